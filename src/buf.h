@@ -1,0 +1,35 @@
+/*
+ * buf: a growable byte buffer, and the JSON string writer built on it.
+ * Reused across requests: buf_reset() keeps the allocation.
+ */
+#ifndef BUF_H
+#define BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf {
+	char	*data;	/* always NUL-terminated when len > 0 or cap > 0 */
+	size_t	 len;
+	size_t	 cap;
+	int	 oom;	/* set once an allocation failed; later appends are dropped */
+};
+
+/* Makes room for n more bytes and a NUL. Returns 0, or -1 (oom set). */
+int	buf_reserve(struct buf *, size_t);
+void	buf_reset(struct buf *);
+void	buf_free(struct buf *);
+void	buf_add(struct buf *, const void *, size_t);
+void	buf_puts(struct buf *, const char *);
+void	buf_putc(struct buf *, char);
+void	buf_printf(struct buf *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	buf_int(struct buf *, int64_t);
+/* Appends s[0..len) as a quoted JSON string, escaping as RFC 8259 asks. */
+void	buf_json_str(struct buf *, const char *, size_t);
+
+/* Returns 1 when s[0..len) is well-formed UTF-8 (no overlongs, no
+ * surrogates, nothing past U+10FFFF), else 0. */
+int	utf8_valid(const char *, size_t);
+
+#endif

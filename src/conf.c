@@ -1,0 +1,219 @@
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+
+struct loader {
+	struct conf	*c;
+	char		*err;
+	size_t		 errlen;
+	char		 dir[PATH_MAX];	/* the conf file's folder */
+};
+
+void
+conf_defaults(struct conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->database, sizeof(c->database), "var/backfills.db");
+	c->durability_full = 1;
+	c->max_body = 64 * 1024;
+	c->busy_timeout = 5000;
+	c->max_runs = 100000;
+	c->require_auth = 0;
+	snprintf(c->cors_origin, sizeof(c->cors_origin), "*");
+	c->log_level = LOG_WARN;
+}
+
+/* Parses a whole decimal number in [lo, hi], with an optional K or M
+ * (binary) suffix when units is set. Returns 0 or -1. */
+static int
+parse_num(const char *v, int64_t lo, int64_t hi, int units, int64_t *out)
+{
+	char		*end;
+	long long	 n;
+	int64_t		 mul = 1;
+
+	errno = 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (units && (*end == 'K' || *end == 'k')) {
+		mul = 1024;
+		end++;
+	} else if (units && (*end == 'M' || *end == 'm')) {
+		mul = 1024 * 1024;
+		end++;
+	}
+	if (*end != '\0' || n > hi / mul || n * mul < lo)
+		return -1;
+	*out = n * mul;
+	return 0;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	static const char *yes[] = { "on", "yes", "true", "1" };
+	static const char *no[] = { "off", "no", "false", "0" };
+	size_t	 i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(v, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcasecmp(v, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return -1;
+}
+
+static int
+set_str(char *dst, size_t dstlen, const char *v)
+{
+	return (size_t)snprintf(dst, dstlen, "%s", v) < dstlen ? 0 : -1;
+}
+
+/* inih callback: returns 1 to go on, 0 to stop with err set. */
+static int
+on_key(void *user, const char *section, const char *key, const char *v)
+{
+	struct loader	*l = user;
+	struct conf	*c = l->c;
+	int64_t		 n;
+	int		 b, rc = -1;
+	const char	*why = "bad value";
+
+	if (section[0] != '\0') {
+		snprintf(l->err, l->errlen, "section [%s] is not used; "
+		    "write keys without sections", section);
+		return 0;
+	}
+	if (strcmp(key, "database") == 0) {
+		why = "must be a path";
+		if (v[0] == '\0')
+			rc = -1;
+		else if (v[0] == '/' || l->dir[0] == '\0')
+			rc = set_str(c->database, sizeof(c->database), v);
+		else
+			rc = (size_t)snprintf(c->database,
+			    sizeof(c->database), "%s/%s", l->dir, v) <
+			    sizeof(c->database) ? 0 : -1;
+	} else if (strcmp(key, "durability") == 0) {
+		why = "must be full or normal";
+		if (strcmp(v, "full") == 0)
+			rc = 0, c->durability_full = 1;
+		else if (strcmp(v, "normal") == 0)
+			rc = 0, c->durability_full = 0;
+	} else if (strcmp(key, "max_body") == 0) {
+		why = "must be bytes from 64 to 16M (K and M suffixes allowed)";
+		if ((rc = parse_num(v, 64, 16 << 20, 1, &n)) == 0)
+			c->max_body = (size_t)n;
+	} else if (strcmp(key, "busy_timeout") == 0) {
+		why = "must be milliseconds from 0 to 600000";
+		if ((rc = parse_num(v, 0, 600000, 0, &n)) == 0)
+			c->busy_timeout = (int)n;
+	} else if (strcmp(key, "max_runs") == 0) {
+		why = "must be a whole number from 1 to 10000000";
+		if ((rc = parse_num(v, 1, 10000000, 0, &n)) == 0)
+			c->max_runs = n;
+	} else if (strcmp(key, "require_authentication") == 0) {
+		why = "must be on or off";
+		if ((rc = parse_bool(v, &b)) == 0)
+			c->require_auth = b;
+	} else if (strcmp(key, "jwt_secret") == 0) {
+		why = "must be 1 to 511 characters";
+		rc = v[0] == '\0' ? -1 :
+		    set_str(c->jwt_secret, sizeof(c->jwt_secret), v);
+	} else if (strcmp(key, "cors_origin") == 0) {
+		why = "must be an origin, * or empty, up to 511 characters";
+		rc = set_str(c->cors_origin, sizeof(c->cors_origin), v);
+	} else if (strcmp(key, "log_level") == 0) {
+		static const char *names[] =
+		    { "error", "warn", "info", "debug" };
+		why = "must be error, warn, info or debug";
+		for (b = 0; b < 4; b++)
+			if (strcmp(v, names[b]) == 0) {
+				c->log_level = (enum log_level)b;
+				rc = 0;
+			}
+	} else {
+		snprintf(l->err, l->errlen, "unknown key \"%s\"", key);
+		return 0;
+	}
+	if (rc != 0) {
+		snprintf(l->err, l->errlen, "key \"%s\" %s", key, why);
+		return 0;
+	}
+	return 1;
+}
+
+int
+conf_load(struct conf *c, const char *path, char *err, size_t errlen)
+{
+	struct loader	 l = { c, NULL, 0, "" };
+	char		 msg[512] = "";
+	const char	*slash;
+	int		 rc;
+
+	l.err = msg;
+	l.errlen = sizeof(msg);
+	if ((slash = strrchr(path, '/')) != NULL)
+		snprintf(l.dir, sizeof(l.dir), "%.*s",
+		    (int)(slash - path == 0 ? 1 : slash - path), path);
+	else if (getcwd(l.dir, sizeof(l.dir)) == NULL)
+		l.dir[0] = '\0';
+	rc = ini_parse(path, on_key, &l);
+	if (rc == -1) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, rc,
+		    msg[0] ? msg : "not a \"key = value\" line");
+		return -1;
+	}
+	set_str(c->path, sizeof(c->path), path);
+	return 0;
+}
+
+int
+conf_locate(const char *flag, char *out, size_t outlen, char *err,
+    size_t errlen)
+{
+	char		 exe[PATH_MAX], a[PATH_MAX + 32], b[PATH_MAX + 32];
+	const char	*env;
+	ssize_t		 n;
+	char		*slash;
+
+	if (flag != NULL && flag[0] != '\0')
+		return set_str(out, outlen, flag) == 0 ? 0 :
+		    (snprintf(err, errlen, "conf path too long"), -1);
+	if ((env = getenv("BACKFILLS_CONF")) != NULL && env[0] != '\0')
+		return set_str(out, outlen, env) == 0 ? 0 :
+		    (snprintf(err, errlen, "BACKFILLS_CONF too long"), -1);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0) {
+		snprintf(err, errlen, "no conf: pass -c FILE or set "
+		    "BACKFILLS_CONF");
+		return -1;
+	}
+	exe[n] = '\0';
+	if ((slash = strrchr(exe, '/')) != NULL)
+		*slash = '\0';
+	snprintf(a, sizeof(a), "%s/backfills.conf", exe);
+	snprintf(b, sizeof(b), "%s/../conf/backfills.conf", exe);
+	if (access(a, R_OK) == 0)
+		return set_str(out, outlen, a) == 0 ? 0 : -1;
+	if (access(b, R_OK) == 0)
+		return set_str(out, outlen, b) == 0 ? 0 : -1;
+	snprintf(err, errlen, "no conf: pass -c FILE, set BACKFILLS_CONF, "
+	    "or put one at %s or %s", a, b);
+	return -1;
+}

@@ -1,0 +1,41 @@
+/*
+ * conf: the service's configuration file, "key = value" lines read with
+ * inih. Every key is documented in conf/backfills.conf and the README.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+struct conf {
+	char		 path[PATH_MAX];	/* the file read, "" if none */
+	char		 database[PATH_MAX];	/* absolute or as given */
+	int		 durability_full;	/* synchronous=FULL, else NORMAL */
+	size_t		 max_body;		/* bytes */
+	int		 busy_timeout;		/* milliseconds */
+	int64_t		 max_runs;
+	int		 require_auth;
+	char		 jwt_secret[512];
+	char		 cors_origin[512];	/* "" sends no CORS headers */
+	enum log_level	 log_level;
+};
+
+/* Fills c with the built-in defaults. */
+void	conf_defaults(struct conf *c);
+
+/* Reads path over the values already in c. Returns 0, or -1 with a
+ * one-line reason naming the file, line and key in err. A relative
+ * database path is taken relative to the conf file's folder. */
+int	conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* Picks the conf file: flag (may be NULL), else $BACKFILLS_CONF, else
+ * backfills.conf beside the running binary, else ../conf/backfills.conf
+ * from it. Writes the path into out and returns 0, or -1 with a reason. */
+int	conf_locate(const char *flag, char *out, size_t outlen,
+	    char *err, size_t errlen);
+
+#endif

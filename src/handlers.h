@@ -1,0 +1,36 @@
+/*
+ * handlers: one function per route and method. Each gets a request that
+ * passed routing, method, body-size checks and (when on) authentication,
+ * with an open store, and fills the response.
+ */
+#ifndef HANDLERS_H
+#define HANDLERS_H
+
+#include "http.h"
+#include "router.h"
+#include "service.h"
+
+typedef void (*handler_fn)(struct ctx *, const struct request *,
+    const struct route_match *, struct response *);
+
+/* h_status.c */
+void	h_status(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+
+/* h_backfill.c */
+void	h_backfill_list(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_backfill_create(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_backfill_show(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_backfill_update(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_backfill_delete(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+
+/* Returns 1 when the If-Match header value matches etag (RFC 9110
+ * 13.1.1: "*", or a list of strong entity tags), 0 otherwise. */
+int	etag_matches(const char *if_match, const char *etag);
+
+#endif

@@ -1,0 +1,140 @@
+#include <string.h>
+
+#include "http.h"
+
+static const char *const method_names[M__MAX] = {
+	[M_GET] = "GET",
+	[M_HEAD] = "HEAD",
+	[M_POST] = "POST",
+	[M_PUT] = "PUT",
+	[M_DELETE] = "DELETE",
+	[M_OPTIONS] = "OPTIONS",
+	[M_OTHER] = "OTHER",
+};
+
+enum method
+http_method(const char *s)
+{
+	int	 m;
+
+	if (s == NULL)
+		return M_OTHER;
+	for (m = 0; m < M_OTHER; m++)
+		if (strcmp(s, method_names[m]) == 0)
+			return (enum method)m;
+	return M_OTHER;
+}
+
+const char *
+http_method_name(enum method m)
+{
+	return (unsigned)m < M__MAX ? method_names[m] : "OTHER";
+}
+
+void
+resp_reset(struct response *r)
+{
+	r->status = 200;
+	buf_reset(&r->headers);
+	buf_reset(&r->body);
+}
+
+void
+resp_free(struct response *r)
+{
+	buf_free(&r->headers);
+	buf_free(&r->body);
+}
+
+void
+resp_header(struct response *r, const char *name, const char *value)
+{
+	buf_puts(&r->headers, name);
+	buf_add(&r->headers, ": ", 2);
+	buf_puts(&r->headers, value);
+	buf_add(&r->headers, "\r\n", 2);
+}
+
+void
+resp_error(struct response *r, enum err e, const char *detail,
+    const struct field_errors *fe)
+{
+	const char	*msg = detail != NULL ? detail : err_message(e);
+	size_t		 i;
+
+	r->status = err_code(e);
+	buf_reset(&r->body);
+	buf_puts(&r->body, "{\"error\": {\"code\": ");
+	buf_int(&r->body, r->status);
+	buf_puts(&r->body, ", \"message\": ");
+	buf_json_str(&r->body, msg, strlen(msg));
+	buf_puts(&r->body, ", \"type\": ");
+	buf_json_str(&r->body, err_type(e), strlen(err_type(e)));
+	if (e == ERR_RECORD_INVALID && fe != NULL) {
+		buf_puts(&r->body, ", \"errors\": [");
+		for (i = 0; i < fe->n; i++) {
+			buf_puts(&r->body, i ? ", {\"field\": " :
+			    "{\"field\": ");
+			buf_json_str(&r->body, fe->e[i].field,
+			    strlen(fe->e[i].field));
+			buf_puts(&r->body, ", \"message\": ");
+			buf_json_str(&r->body, fe->e[i].message,
+			    strlen(fe->e[i].message));
+			buf_putc(&r->body, '}');
+		}
+		buf_putc(&r->body, ']');
+	}
+	buf_puts(&r->body, "}}");
+	if (e == ERR_UNAVAILABLE)
+		resp_header(r, "Retry-After", "1");
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+query_get(const char *query, const char *name, char *out, size_t outlen)
+{
+	size_t		 nlen = strlen(name), o;
+	const char	*p = query, *amp;
+	int		 hi, lo;
+
+	while (p != NULL && *p != '\0') {
+		amp = strchr(p, '&');
+		if (strncmp(p, name, nlen) == 0 &&
+		    (p[nlen] == '=' || p[nlen] == '&' || p[nlen] == '\0')) {
+			p += nlen;
+			if (*p == '=')
+				p++;
+			for (o = 0; *p != '\0' && *p != '&'; p++) {
+				char	 c = *p;
+
+				if (c == '+')
+					c = ' ';
+				else if (c == '%') {
+					if ((hi = hexval(p[1])) < 0 ||
+					    (lo = hexval(p[2])) < 0)
+						return -1;
+					c = (char)(hi * 16 + lo);
+					p += 2;
+				}
+				if (c == '\0' || o + 1 >= outlen)
+					return -1;
+				out[o++] = c;
+			}
+			out[o] = '\0';
+			return 1;
+		}
+		p = amp != NULL ? amp + 1 : NULL;
+	}
+	return 0;
+}

@@ -1,0 +1,74 @@
+/*
+ * http: the plain request and response the core works on. The adapter
+ * (main.c) fills a struct request from FastCGI or CGI and writes the
+ * struct response back; tests and fuzzers build them directly.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "errors.h"
+
+enum method {
+	M_GET,
+	M_HEAD,
+	M_POST,
+	M_PUT,
+	M_DELETE,
+	M_OPTIONS,
+	M_OTHER,
+	M__MAX
+};
+
+#define M_BIT(m)	(1u << (m))
+
+/* What the adapter found of the body (RFC 3875 4.2: CONTENT_LENGTH). */
+enum body_state {
+	BODY_NONE,		/* no Content-Length */
+	BODY_OK,		/* body/body_len hold it, NUL-terminated */
+	BODY_TOO_LARGE,		/* over max_body: not read */
+	BODY_BAD_LENGTH		/* Content-Length not a number */
+};
+
+struct request {
+	enum method	 method;
+	const char	*path;		/* PATH_INFO, decoded */
+	const char	*query;		/* QUERY_STRING, "" when none */
+	const char	*if_match;	/* NULL when absent, likewise below */
+	const char	*api_key;	/* X-API-KEY */
+	const char	*authorization;
+	const char	*oauth_token;	/* OAUTH-TOKEN */
+	const char	*cookie;
+	const char	*origin;
+	enum body_state	 body_state;
+	const char	*body;
+	size_t		 body_len;
+};
+
+struct response {
+	int		 status;
+	struct buf	 headers;	/* "Name: value\r\n" lines */
+	struct buf	 body;
+};
+
+enum method	 http_method(const char *);
+const char	*http_method_name(enum method);
+
+/* Empties r for the next request, keeping its buffers. */
+void	resp_reset(struct response *r);
+void	resp_free(struct response *r);
+/* Adds one header line; value is written as given (no CR/LF allowed). */
+void	resp_header(struct response *r, const char *name, const char *value);
+/* Sets status and the JSON error body of SPEC "Errors"; detail, when not
+ * NULL, replaces the stock message. fe is used for record_invalid. */
+void	resp_error(struct response *r, enum err e, const char *detail,
+	    const struct field_errors *fe);
+
+/* Finds name in a query string and URL-decodes its first value into out.
+ * Returns 1 when found, 0 when absent, -1 when too long or malformed. */
+int	query_get(const char *query, const char *name, char *out,
+	    size_t outlen);
+
+#endif

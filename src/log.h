@@ -1,0 +1,14 @@
+/*
+ * log: one line per event on stderr, "TIME LEVEL message", UTC, control
+ * characters escaped. Never pass secrets or request bodies.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include "conf.h"
+
+void	log_set_level(enum log_level);
+void	log_msg(enum log_level, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+#endif

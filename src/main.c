@@ -1,0 +1,251 @@
+/*
+ * backfills.fcgi: the adapter. A FastCGI responder when fd 0 is a
+ * listening socket (spawn-fcgi, mod_fcgid), else one plain CGI request
+ * (RFC 3875) from the environment and stdin. The only file that knows
+ * libfcgi: it turns params and streams into a struct request and writes
+ * the struct response back.
+ */
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "service.h"
+
+#define DRAIN_MAX	(64u << 20)	/* discard at most this of a refused body */
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	FCGX_ShutdownPending();
+}
+
+/* How the adapter reads one request, whichever the mode. */
+struct source {
+	FCGX_Request	*fcgi;		/* NULL in CGI mode */
+};
+
+static const char *
+param(const struct source *src, const char *name)
+{
+	return src->fcgi != NULL ? FCGX_GetParam(name, src->fcgi->envp) :
+	    getenv(name);
+}
+
+/* Reads up to n bytes of the body; returns how many were read. */
+static size_t
+body_read(const struct source *src, char *p, size_t n)
+{
+	size_t	 got = 0;
+	int	 r;
+
+	while (got < n) {
+		if (src->fcgi != NULL)
+			r = FCGX_GetStr(p + got, (int)(n - got), src->fcgi->in);
+		else {
+			r = (int)fread(p + got, 1, n - got, stdin);
+			if (r == 0 && ferror(stdin) && errno == EINTR) {
+				clearerr(stdin);
+				continue;
+			}
+		}
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+/* Fills req from the source; the body lands in body (reused). Returns
+ * 0, or -1 when the client went away before sending all its body. */
+static int
+request_read(const struct source *src, const struct conf *conf,
+    struct buf *body, struct request *req)
+{
+	const char	*cl, *path;
+	char		 sink[4096];
+	unsigned long long n = 0;
+	size_t		 i, got, left;
+
+	memset(req, 0, sizeof(*req));
+	req->method = http_method(param(src, "REQUEST_METHOD"));
+	path = param(src, "PATH_INFO");
+	req->path = path != NULL && path[0] != '\0' ? path :
+	    param(src, "SCRIPT_URL");
+	if (req->path == NULL)
+		req->path = "";
+	req->query = param(src, "QUERY_STRING");
+	if (req->query == NULL)
+		req->query = "";
+	req->if_match = param(src, "HTTP_IF_MATCH");
+	req->api_key = param(src, "HTTP_X_API_KEY");
+	req->authorization = param(src, "HTTP_AUTHORIZATION");
+	req->oauth_token = param(src, "HTTP_OAUTH_TOKEN");
+	req->cookie = param(src, "HTTP_COOKIE");
+	req->origin = param(src, "HTTP_ORIGIN");
+
+	buf_reset(body);
+	cl = param(src, "CONTENT_LENGTH");
+	if (cl == NULL || cl[0] == '\0') {
+		req->body_state = BODY_NONE;
+		return 0;
+	}
+	for (i = 0; cl[i] != '\0'; i++) {
+		if (cl[i] < '0' || cl[i] > '9' || i > 18) {
+			req->body_state = BODY_BAD_LENGTH;
+			return 0;
+		}
+		n = n * 10 + (unsigned)(cl[i] - '0');
+	}
+	if (n > conf->max_body) {
+		/* Refused unread; drained in small pieces so the web server
+		 * can deliver the answer on a clean connection. */
+		req->body_state = BODY_TOO_LARGE;
+		for (left = n > DRAIN_MAX ? DRAIN_MAX : (size_t)n; left > 0;
+		    left -= got)
+			if ((got = body_read(src, sink, left < sizeof(sink) ?
+			    left : sizeof(sink))) == 0)
+				break;
+		return 0;
+	}
+	if (buf_reserve(body, (size_t)n) < 0) {
+		req->body_state = BODY_TOO_LARGE;
+		return 0;
+	}
+	if ((got = body_read(src, body->data, (size_t)n)) != n)
+		return -1;	/* the client went away mid-body */
+	body->len = got;
+	body->data[got] = '\0';
+	req->body_state = BODY_OK;
+	req->body = body->data;
+	req->body_len = got;
+	return 0;
+}
+
+/* Writes the response as CGI output (RFC 3875 6.2). */
+static void
+response_write(const struct source *src, const struct response *resp,
+    struct buf *out)
+{
+	buf_reset(out);
+	buf_printf(out, "Status: %d %s\r\n", resp->status,
+	    http_reason(resp->status));
+	if (resp->status != 204)
+		buf_printf(out, "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n", resp->body.len);
+	buf_add(out, resp->headers.data, resp->headers.len);
+	buf_add(out, "\r\n", 2);
+	if (resp->status != 204)
+		buf_add(out, resp->body.data, resp->body.len);
+	if (src->fcgi != NULL)
+		FCGX_PutStr(out->data, (int)out->len, src->fcgi->out);
+	else {
+		fwrite(out->data, 1, out->len, stdout);
+		fflush(stdout);
+	}
+}
+
+static void
+serve_one(struct ctx *c, const struct source *src, struct buf *body,
+    struct buf *out, struct response *resp)
+{
+	struct request	 req;
+
+	if (request_read(src, &c->conf, body, &req) < 0) {
+		/* Nothing is changed and nobody is left to answer. */
+		log_msg(LOG_INFO, "client left mid-body: %s", req.path);
+		return;
+	}
+	service_handle(c, &req, resp);
+	if (resp->status >= 500)
+		log_msg(LOG_ERROR, "%s %s -> %d", http_method_name(req.method),
+		    req.path, resp->status);
+	response_write(src, resp, out);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: backfills.fcgi [-c conf]\n");
+	exit(2);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct conf	 conf;
+	struct ctx	 c;
+	struct response	 resp = { 0 };
+	struct buf	 body = { 0 }, out = { 0 };
+	struct sigaction sa;
+	FCGX_Request	 fr;
+	struct source	 src = { NULL };
+	const char	*flag = NULL;
+	char		 path[PATH_MAX], err[512];
+	int		 ch;
+	enum err	 e;
+
+	while ((ch = getopt(argc, argv, "c:")) != -1)
+		switch (ch) {
+		case 'c':
+			flag = optarg;
+			break;
+		default:
+			usage();
+		}
+	conf_defaults(&conf);
+	if (conf_locate(flag, path, sizeof(path), err, sizeof(err)) < 0 ||
+	    conf_load(&conf, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "backfills.fcgi: %s\n", err);
+		return 1;
+	}
+	log_set_level(conf.log_level);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;	/* no SA_RESTART: accept() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	service_init(&c, &conf);
+	e = service_open(&c, err, sizeof(err));
+	if (e == ERR_PRECONDITION) {
+		fprintf(stderr, "backfills.fcgi: %s: %s\n", conf.database, err);
+		return 1;
+	}
+	if (e != ERR_OK)
+		log_msg(LOG_WARN, "database %s: %s (will retry per request)",
+		    conf.database, err);
+
+	if (FCGX_Init() != 0) {
+		fprintf(stderr, "backfills.fcgi: FCGX_Init failed\n");
+		return 1;
+	}
+	if (FCGX_IsCGI()) {
+		serve_one(&c, &src, &body, &out, &resp);
+	} else {
+		log_msg(LOG_INFO, "worker started, conf %s", conf.path);
+		FCGX_InitRequest(&fr, 0, 0);
+		src.fcgi = &fr;
+		while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+			serve_one(&c, &src, &body, &out, &resp);
+			FCGX_Finish_r(&fr);
+		}
+		FCGX_Free(&fr, 1);
+		log_msg(LOG_INFO, "worker stopping");
+	}
+	service_close(&c);
+	resp_free(&resp);
+	buf_free(&body);
+	buf_free(&out);
+	return 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * router: PATH_INFO -> a route of SPEC "Routes", from a const table
+ * indexed by enum route, with the path's parameters taken out.
+ */
+#ifndef ROUTER_H
+#define ROUTER_H
+
+#include <stdint.h>
+
+#include "http.h"
+
+enum route {
+	ROUTE_STATUS,			/* /api/status */
+	ROUTE_BACKFILLS,		/* /api/backfills */
+	ROUTE_BACKFILL,			/* /api/backfills/:id */
+	ROUTE_PIPELINE_BACKFILLS,	/* /api/pipelines/:uuid/backfills */
+	ROUTE_PIPELINE_BACKFILL,	/* .../backfills/:id */
+	ROUTE__MAX,
+	ROUTE_NONE = ROUTE__MAX
+};
+
+#define UUID_MAX	255
+
+struct route_match {
+	enum route	 route;
+	int		 bad_id;	/* shape matched, :id malformed */
+	int64_t		 id;		/* 0 when the route has none */
+	char		 pipeline[UUID_MAX + 1];	/* "" when none */
+};
+
+/* Matches path (one trailing slash allowed). Returns the route, or
+ * ROUTE_NONE; m->bad_id is set when only a malformed :id kept a route
+ * from matching, which SPEC answers with 400 invalid_query. */
+enum route	 route_match(const char *path, struct route_match *m);
+
+/* The methods a route accepts, as M_BIT()s; OPTIONS always. */
+unsigned	 route_methods(enum route);
+
+/* Writes the Allow header value for a route ("GET, PUT, ...") to out. */
+void		 route_allow(enum route, char *out, size_t outlen);
+
+/* Parses a positive decimal id with no sign or leading junk, at most
+ * 2^53. Returns 0 and sets *id, or -1. */
+int		 parse_id(const char *s, size_t len, int64_t *id);
+
+/* Returns 1 when s[0..len) is a pipeline uuid: 1-255 of [A-Za-z0-9_.-]. */
+int		 valid_uuid(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,138 @@
+#include <string.h>
+
+#include "handlers.h"
+#include "log.h"
+#include "service.h"
+#include "store.h"
+
+/* Which handler answers a method on a route; NULL where none. */
+static const handler_fn handlers[ROUTE__MAX][M__MAX] = {
+	[ROUTE_STATUS] = {
+		[M_GET] = h_status, [M_HEAD] = h_status },
+	[ROUTE_BACKFILLS] = {
+		[M_GET] = h_backfill_list, [M_HEAD] = h_backfill_list },
+	[ROUTE_BACKFILL] = {
+		[M_GET] = h_backfill_show, [M_HEAD] = h_backfill_show,
+		[M_PUT] = h_backfill_update, [M_DELETE] = h_backfill_delete },
+	[ROUTE_PIPELINE_BACKFILLS] = {
+		[M_GET] = h_backfill_list, [M_HEAD] = h_backfill_list,
+		[M_POST] = h_backfill_create },
+	[ROUTE_PIPELINE_BACKFILL] = {
+		[M_GET] = h_backfill_show, [M_HEAD] = h_backfill_show,
+		[M_PUT] = h_backfill_update, [M_DELETE] = h_backfill_delete },
+};
+
+void
+service_init(struct ctx *c, const struct conf *conf)
+{
+	memset(c, 0, sizeof(*c));
+	c->conf = *conf;
+}
+
+enum err
+service_open(struct ctx *c, char *why, size_t whylen)
+{
+	struct store_opts o = {
+		.path = c->conf.database,
+		.durability_full = c->conf.durability_full,
+		.busy_timeout = c->conf.busy_timeout,
+		.create = 0,
+	};
+
+	if (c->store != NULL)
+		return ERR_OK;
+	return store_open(&c->store, &o, why, whylen);
+}
+
+void
+service_close(struct ctx *c)
+{
+	store_close(c->store);
+	c->store = NULL;
+	buf_free(&c->scratch);
+}
+
+static void
+cors_headers(const struct ctx *c, const struct request *req,
+    struct response *resp)
+{
+	const char	*o = c->conf.cors_origin;
+
+	(void)req;
+	if (o[0] == '\0')
+		return;
+	resp_header(resp, "Access-Control-Allow-Origin", o);
+	if (strcmp(o, "*") != 0) {
+		resp_header(resp, "Access-Control-Allow-Credentials", "true");
+		resp_header(resp, "Vary", "Origin");
+	}
+	resp_header(resp, "Access-Control-Expose-Headers", "ETag, Location");
+}
+
+void
+service_handle(struct ctx *c, const struct request *req,
+    struct response *resp)
+{
+	struct route_match	 m;
+	enum route		 r;
+	handler_fn		 fn;
+	char			 allow[64], why[256];
+
+	resp_reset(resp);
+	cors_headers(c, req, resp);
+	r = route_match(req->path, &m);
+	if (req->method == M_OPTIONS) {
+		resp->status = 204;
+		if (r != ROUTE_NONE) {
+			route_allow(r, allow, sizeof(allow));
+			resp_header(resp, "Allow", allow);
+		}
+		if (c->conf.cors_origin[0] != '\0') {
+			resp_header(resp, "Access-Control-Allow-Methods",
+			    "GET, POST, PUT, DELETE, OPTIONS");
+			resp_header(resp, "Access-Control-Allow-Headers",
+			    "Content-Type, X-API-KEY, Authorization, "
+			    "OAUTH-TOKEN, If-Match");
+			resp_header(resp, "Access-Control-Max-Age", "86400");
+		}
+		return;
+	}
+	if (r == ROUTE_NONE) {
+		if (m.bad_id)
+			resp_error(resp, ERR_INVALID_QUERY,
+			    "The id in the path must be a positive integer.",
+			    NULL);
+		else
+			resp_error(resp, ERR_NOT_FOUND, NULL, NULL);
+		return;
+	}
+	if ((fn = handlers[r][req->method]) == NULL) {
+		route_allow(r, allow, sizeof(allow));
+		resp_header(resp, "Allow", allow);
+		resp_error(resp, ERR_METHOD, NULL, NULL);
+		return;
+	}
+	if (req->method == M_POST || req->method == M_PUT) {
+		switch (req->body_state) {
+		case BODY_NONE:
+			resp_error(resp, ERR_LENGTH_REQUIRED, NULL, NULL);
+			return;
+		case BODY_TOO_LARGE:
+			resp_error(resp, ERR_TOO_LARGE, NULL, NULL);
+			return;
+		case BODY_BAD_LENGTH:
+			resp_error(resp, ERR_INVALID_JSON,
+			    "Content-Length is not a number.", NULL);
+			return;
+		case BODY_OK:
+			break;
+		}
+	}
+	if (c->store == NULL && r != ROUTE_STATUS &&
+	    service_open(c, why, sizeof(why)) != ERR_OK) {
+		log_msg(LOG_ERROR, "database %s: %s", c->conf.database, why);
+		resp_error(resp, ERR_UNAVAILABLE, NULL, NULL);
+		return;
+	}
+	fn(c, req, &m, resp);
+}

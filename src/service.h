@@ -1,0 +1,36 @@
+/*
+ * service: the core. One struct request in, one struct response out;
+ * the FastCGI loop, CGI mode, unit tests and fuzzers all call
+ * service_handle(). Shared state lives in struct ctx, not in globals.
+ */
+#ifndef SERVICE_H
+#define SERVICE_H
+
+#include "conf.h"
+#include "http.h"
+#include "router.h"
+
+#ifndef BACKFILLS_VERSION
+#define BACKFILLS_VERSION	"0.1.0"
+#endif
+
+struct store;
+
+struct ctx {
+	struct conf	 conf;
+	struct store	*store;		/* opened on first use */
+	struct buf	 scratch;	/* reused across requests */
+};
+
+/* Takes a copy of conf; opens nothing yet. */
+void	 service_init(struct ctx *, const struct conf *);
+/* Opens the store now if it is not open. Returns ERR_OK, or
+ * ERR_PRECONDITION (a newer schema: refuse to serve) or ERR_UNAVAILABLE,
+ * with why set. */
+enum err service_open(struct ctx *, char *why, size_t whylen);
+void	 service_close(struct ctx *);
+/* Answers one request into resp (reset first). */
+void	 service_handle(struct ctx *, const struct request *,
+	    struct response *);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * store: the domain-level operations the handlers need, over a database.
+ * The only place with SQL. Written so that a second implementation (say
+ * PostgreSQL) can stand behind this header unchanged: nothing here names
+ * SQLite. Every function returns ERR_OK, ERR_NOT_FOUND where a record
+ * may be missing, ERR_UNAVAILABLE when the database is locked past its
+ * timeout, unreadable, read-only or full, or ERR_INTERNAL.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stdint.h>
+
+#include "backfill.h"
+#include "errors.h"
+
+struct store;
+
+struct store_opts {
+	const char	*path;
+	int		 durability_full;
+	int		 busy_timeout;	/* milliseconds */
+	int		 create;	/* create the file if missing */
+};
+
+struct pipeline {
+	char		 uuid[256];
+	char		*variables;	/* JSON object text, or NULL; owned */
+	int64_t		 backfill_count;
+};
+
+/* Schema version this program writes; store_open migrates older ones. */
+#define STORE_SCHEMA_VERSION	2
+
+/* Opens (and, for an older schema, migrates in one transaction) the
+ * database. On failure *why holds a one-line reason and *st is NULL:
+ * ERR_PRECONDITION for a database newer than STORE_SCHEMA_VERSION (refused),
+ * ERR_UNAVAILABLE for one that cannot be opened or read. */
+enum err store_open(struct store **st, const struct store_opts *o,
+	    char *why, size_t whylen);
+void	 store_close(struct store *);
+/* The schema version recorded in the database. */
+enum err store_schema_version(struct store *, int *version);
+/* Cheap read that fails when the database cannot be read. */
+enum err store_ping(struct store *);
+
+/* A write transaction that takes the write lock at once. */
+enum err store_begin(struct store *);
+enum err store_commit(struct store *);
+void	 store_rollback(struct store *);
+
+enum err store_pipeline_get(struct store *, const char *uuid,
+	    struct pipeline *out);
+void	 pipeline_free(struct pipeline *);
+/* ERR_PRECONDITION if it exists already. */
+enum err store_pipeline_add(struct store *, const char *uuid,
+	    const char *variables);
+/* ERR_PRECONDITION if it has backfills and !force; *removed counts the
+ * backfills removed with it. */
+enum err store_pipeline_remove(struct store *, const char *uuid, int force,
+	    int64_t *removed);
+typedef int (*store_pipeline_fn)(const struct pipeline *, void *);
+enum err store_pipeline_list(struct store *, store_pipeline_fn, void *);
+
+/* Loads one backfill (strings copied: backfill_free() it). */
+enum err store_backfill_get(struct store *, int64_t id, struct backfill *out);
+/* Inserts b (id 0 picks the next one) at version 1; sets b's id. */
+enum err store_backfill_insert(struct store *, struct backfill *b);
+/* Writes only the columns in changed, and bumps b's version. */
+enum err store_backfill_update(struct store *, struct backfill *b,
+	    uint32_t changed);
+enum err store_backfill_delete(struct store *, int64_t id);
+
+/* Lists backfills newest first (created_at, then id, descending),
+ * optionally of one pipeline. fn sees each row (strings valid only
+ * during the call; returns 0 to go on). *count is the kept number of
+ * all matching rows; *next is set when rows follow this page. */
+typedef int (*store_backfill_fn)(const struct backfill *, void *);
+enum err store_backfill_list(struct store *, const char *pipeline,
+	    int64_t limit, int64_t offset, int64_t *count, int *next,
+	    store_backfill_fn fn, void *arg);
+
+#endif

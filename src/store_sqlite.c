@@ -1,0 +1,669 @@
+/*
+ * The store over SQLite 3: one connection per worker, opened after fork,
+ * WAL, statements prepared once and reset after every use.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store.h"
+
+#define COLS	"id, block_uuid, completed_at, created_at, end_datetime, " \
+		"failed_at, interval_type, interval_units, metrics, name, " \
+		"pipeline_schedule_id, pipeline_uuid, settings, "	\
+		"start_datetime, started_at, status, updated_at, variables, " \
+		"version"
+
+/* Column storage per field: integer, text, or an enum kept as its name. */
+enum col { C_INT, C_TEXT, C_ITYPE, C_STATUS };
+
+static const enum col cols[BF__MAX] = {
+	[BF_ID] = C_INT,
+	[BF_BLOCK_UUID] = C_TEXT,
+	[BF_COMPLETED_AT] = C_INT,
+	[BF_CREATED_AT] = C_INT,
+	[BF_END_DATETIME] = C_INT,
+	[BF_FAILED_AT] = C_INT,
+	[BF_INTERVAL_TYPE] = C_ITYPE,
+	[BF_INTERVAL_UNITS] = C_INT,
+	[BF_METRICS] = C_TEXT,
+	[BF_NAME] = C_TEXT,
+	[BF_PIPELINE_SCHEDULE_ID] = C_INT,
+	[BF_PIPELINE_UUID] = C_TEXT,
+	[BF_SETTINGS] = C_TEXT,
+	[BF_START_DATETIME] = C_INT,
+	[BF_STARTED_AT] = C_INT,
+	[BF_STATUS] = C_STATUS,
+	[BF_UPDATED_AT] = C_INT,
+	[BF_VARIABLES] = C_TEXT,
+};
+_Static_assert(sizeof(cols) / sizeof(cols[0]) == BF__MAX, "every field");
+
+enum sql {
+	SQL_BEGIN,
+	SQL_COMMIT,
+	SQL_ROLLBACK,
+	SQL_PING,
+	SQL_PIPELINE_GET,
+	SQL_PIPELINE_ADD,
+	SQL_PIPELINE_DELETE,
+	SQL_PIPELINE_BACKFILLS_DELETE,
+	SQL_PIPELINE_LIST,
+	SQL_BACKFILL_GET,
+	SQL_BACKFILL_INSERT,
+	SQL_BACKFILL_UPDATE,
+	SQL_BACKFILL_DELETE,
+	SQL_BACKFILL_LIST,
+	SQL_BACKFILL_LIST_PIPELINE,
+	SQL_BACKFILL_COUNT,
+	SQL__MAX
+};
+
+/* The update writes only the columns whose bit is set in ?1 (the mask
+ * of changed fields); ?2 is the id and field f's new value is bound at
+ * ?(f + 2). One persistent statement serves every partial update. */
+static const char *const sqls[SQL__MAX] = {
+	[SQL_BEGIN] = "BEGIN IMMEDIATE",
+	[SQL_COMMIT] = "COMMIT",
+	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_PING] = "SELECT value FROM counter WHERE name = 'backfills'",
+	[SQL_PIPELINE_GET] = "SELECT uuid, variables, backfill_count "
+	    "FROM pipeline WHERE uuid = ?1",
+	[SQL_PIPELINE_ADD] = "INSERT INTO pipeline (uuid, variables, "
+	    "created_at) VALUES (?1, ?2, ?3)",
+	[SQL_PIPELINE_DELETE] = "DELETE FROM pipeline WHERE uuid = ?1",
+	[SQL_PIPELINE_BACKFILLS_DELETE] =
+	    "DELETE FROM backfill WHERE pipeline_uuid = ?1",
+	[SQL_PIPELINE_LIST] = "SELECT uuid, variables, backfill_count "
+	    "FROM pipeline ORDER BY uuid",
+	[SQL_BACKFILL_GET] = "SELECT " COLS " FROM backfill WHERE id = ?1",
+	[SQL_BACKFILL_INSERT] = "INSERT INTO backfill (" COLS ") VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+	    "?15, ?16, ?17, ?18, 1)",
+	[SQL_BACKFILL_UPDATE] = "UPDATE backfill SET version = version + 1, "
+	    "block_uuid = CASE WHEN (?1 >> 1) & 1 THEN ?3 ELSE block_uuid END, "
+	    "completed_at = CASE WHEN (?1 >> 2) & 1 THEN ?4 ELSE completed_at END, "
+	    "end_datetime = CASE WHEN (?1 >> 4) & 1 THEN ?6 ELSE end_datetime END, "
+	    "failed_at = CASE WHEN (?1 >> 5) & 1 THEN ?7 ELSE failed_at END, "
+	    "interval_type = CASE WHEN (?1 >> 6) & 1 THEN ?8 ELSE interval_type END, "
+	    "interval_units = CASE WHEN (?1 >> 7) & 1 THEN ?9 ELSE interval_units END, "
+	    "metrics = CASE WHEN (?1 >> 8) & 1 THEN ?10 ELSE metrics END, "
+	    "name = CASE WHEN (?1 >> 9) & 1 THEN ?11 ELSE name END, "
+	    "settings = CASE WHEN (?1 >> 12) & 1 THEN ?14 ELSE settings END, "
+	    "start_datetime = CASE WHEN (?1 >> 13) & 1 THEN ?15 ELSE start_datetime END, "
+	    "started_at = CASE WHEN (?1 >> 14) & 1 THEN ?16 ELSE started_at END, "
+	    "status = CASE WHEN (?1 >> 15) & 1 THEN ?17 ELSE status END, "
+	    "updated_at = CASE WHEN (?1 >> 16) & 1 THEN ?18 ELSE updated_at END, "
+	    "variables = CASE WHEN (?1 >> 17) & 1 THEN ?19 ELSE variables END "
+	    "WHERE id = ?2",
+	[SQL_BACKFILL_DELETE] = "DELETE FROM backfill WHERE id = ?1",
+	[SQL_BACKFILL_LIST] = "SELECT " COLS " FROM backfill "
+	    "ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2",
+	[SQL_BACKFILL_LIST_PIPELINE] = "SELECT " COLS " FROM backfill "
+	    "WHERE pipeline_uuid = ?3 "
+	    "ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2",
+	[SQL_BACKFILL_COUNT] =
+	    "SELECT value FROM counter WHERE name = 'backfills'",
+};
+_Static_assert(sizeof(sqls) / sizeof(sqls[0]) == SQL__MAX, "every sql");
+_Static_assert(BF_BLOCK_UUID == 1 && BF_VARIABLES == 17 &&
+    BF_SETTINGS == 12 && BF_STATUS == 15, "update binds follow fields");
+
+/* Migrations: migrations[v] takes schema version v to v + 1. */
+static const char *const migrations[STORE_SCHEMA_VERSION] = {
+	/* 0 -> 1: pipelines and backfills. Datetimes are integer
+	 * microseconds since the epoch, UTC; objects are JSON text. */
+	"CREATE TABLE pipeline ("
+	"  uuid TEXT PRIMARY KEY NOT NULL,"
+	"  variables TEXT,"
+	"  created_at INTEGER NOT NULL);"
+	"CREATE TABLE backfill ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  pipeline_uuid TEXT NOT NULL REFERENCES pipeline (uuid),"
+	"  version INTEGER NOT NULL DEFAULT 1,"
+	"  block_uuid TEXT, completed_at INTEGER,"
+	"  created_at INTEGER NOT NULL, end_datetime INTEGER,"
+	"  failed_at INTEGER, interval_type TEXT, interval_units INTEGER,"
+	"  metrics TEXT, name TEXT, pipeline_schedule_id INTEGER,"
+	"  settings TEXT, start_datetime INTEGER, started_at INTEGER,"
+	"  status TEXT, updated_at INTEGER NOT NULL, variables TEXT);",
+	/* 1 -> 2: kept counts (a list's total without a COUNT(*) scan)
+	 * and indexes for the list order. */
+	"ALTER TABLE pipeline ADD COLUMN backfill_count INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"UPDATE pipeline SET backfill_count = (SELECT COUNT(*) FROM backfill"
+	"  WHERE backfill.pipeline_uuid = pipeline.uuid);"
+	"CREATE TABLE counter (name TEXT PRIMARY KEY NOT NULL,"
+	"  value INTEGER NOT NULL) WITHOUT ROWID;"
+	"INSERT INTO counter VALUES ('backfills',"
+	"  (SELECT COUNT(*) FROM backfill));"
+	"CREATE INDEX backfill_order ON backfill (created_at, id);"
+	"CREATE INDEX backfill_pipeline_order ON backfill"
+	"  (pipeline_uuid, created_at, id);"
+	"CREATE TRIGGER backfill_counted AFTER INSERT ON backfill BEGIN"
+	"  UPDATE pipeline SET backfill_count = backfill_count + 1"
+	"    WHERE uuid = NEW.pipeline_uuid;"
+	"  UPDATE counter SET value = value + 1 WHERE name = 'backfills';"
+	"END;"
+	"CREATE TRIGGER backfill_uncounted AFTER DELETE ON backfill BEGIN"
+	"  UPDATE pipeline SET backfill_count = backfill_count - 1"
+	"    WHERE uuid = OLD.pipeline_uuid;"
+	"  UPDATE counter SET value = value - 1 WHERE name = 'backfills';"
+	"END;",
+};
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[SQL__MAX];
+};
+
+/* Maps a SQLite result code to the program's error, logging it. */
+static enum err
+fail(struct store *st, int rc, const char *what)
+{
+	log_msg(LOG_ERROR, "sqlite: %s: %s (%d)", what,
+	    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), rc);
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_READONLY:
+	case SQLITE_CANTOPEN:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+	case SQLITE_PERM:
+	case SQLITE_PROTOCOL:
+	case SQLITE_NOMEM:
+		return ERR_UNAVAILABLE;
+	default:
+		return ERR_INTERNAL;
+	}
+}
+
+/* Returns the statement, reset and unbound, ready to bind. */
+static sqlite3_stmt *
+stmt(struct store *st, enum sql q)
+{
+	sqlite3_reset(st->stmt[q]);
+	sqlite3_clear_bindings(st->stmt[q]);
+	return st->stmt[q];
+}
+
+/* Steps a statement that returns no row; resets it. */
+static enum err
+run(struct store *st, enum sql q)
+{
+	int	 rc = sqlite3_step(st->stmt[q]);
+
+	sqlite3_reset(st->stmt[q]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return fail(st, rc, sqls[q]);
+	return ERR_OK;
+}
+
+static int
+exec(struct store *st, const char *sql, char *why, size_t whylen)
+{
+	char	*msg = NULL;
+	int	 rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		snprintf(why, whylen, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+	}
+	return rc;
+}
+
+static int
+user_version(struct store *st, int *v)
+{
+	sqlite3_stmt	*s;
+	int		 rc;
+
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		*v = sqlite3_column_int(s, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(s);
+	return rc;
+}
+
+/* migrate()'s answer for a database from a newer program. */
+#define SCHEMA_NEWER	(-1)
+
+/* Brings the schema to STORE_SCHEMA_VERSION in one transaction. */
+static int
+migrate(struct store *st, char *why, size_t whylen)
+{
+	char	 sql[64];
+	int	 v, rc;
+
+	if ((rc = user_version(st, &v)) != SQLITE_OK) {
+		snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
+		return rc;
+	}
+	if (v == STORE_SCHEMA_VERSION)
+		return SQLITE_OK;
+	if ((rc = exec(st, "BEGIN IMMEDIATE", why, whylen)) != SQLITE_OK)
+		return rc;
+	/* Another process may have migrated while we waited. */
+	if ((rc = user_version(st, &v)) != SQLITE_OK)
+		goto fail;
+	if (v > STORE_SCHEMA_VERSION || v < 0) {
+		snprintf(why, whylen, "the database has schema version %d, "
+		    "newer than this program's %d: upgrade the program", v,
+		    STORE_SCHEMA_VERSION);
+		exec(st, "ROLLBACK", sql, sizeof(sql));
+		return SCHEMA_NEWER;
+	}
+	for (; v < STORE_SCHEMA_VERSION; v++)
+		if ((rc = exec(st, migrations[v], why, whylen)) != SQLITE_OK)
+			goto fail;
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    STORE_SCHEMA_VERSION);
+	if ((rc = exec(st, sql, why, whylen)) != SQLITE_OK ||
+	    (rc = exec(st, "COMMIT", why, whylen)) != SQLITE_OK)
+		goto fail;
+	return SQLITE_OK;
+fail:
+	exec(st, "ROLLBACK", sql, sizeof(sql));
+	return rc;
+}
+
+enum err
+store_open(struct store **out, const struct store_opts *o, char *why,
+    size_t whylen)
+{
+	struct store	*st;
+	char		 sql[128];
+	int		 rc, q, flags = SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_NOMUTEX;
+
+	*out = NULL;
+	if ((st = calloc(1, sizeof(*st))) == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return ERR_INTERNAL;
+	}
+	if (o->create)
+		flags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(o->path, &st->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(why, whylen, "%s: %s", o->path, st->db ?
+		    sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, o->busy_timeout);
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; "
+	    "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON",
+	    o->durability_full ? "FULL" : "NORMAL");
+	if ((rc = exec(st, sql, why, whylen)) != SQLITE_OK ||
+	    (rc = migrate(st, why, whylen)) != SQLITE_OK)
+		goto fail;
+	for (q = 0; q < SQL__MAX; q++) {
+		rc = sqlite3_prepare_v3(st->db, sqls[q], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st->stmt[q], NULL);
+		if (rc != SQLITE_OK) {
+			snprintf(why, whylen, "%s", sqlite3_errmsg(st->db));
+			goto fail;
+		}
+	}
+	*out = st;
+	return ERR_OK;
+fail:
+	store_close(st);
+	return rc == SCHEMA_NEWER ? ERR_PRECONDITION : ERR_UNAVAILABLE;
+}
+
+void
+store_close(struct store *st)
+{
+	int	 q;
+
+	if (st == NULL)
+		return;
+	for (q = 0; q < SQL__MAX; q++)
+		sqlite3_finalize(st->stmt[q]);
+	sqlite3_close(st->db);
+	free(st);
+}
+
+enum err
+store_schema_version(struct store *st, int *version)
+{
+	int	 rc = user_version(st, version);
+
+	return rc == SQLITE_OK ? ERR_OK : fail(st, rc, "user_version");
+}
+
+enum err
+store_ping(struct store *st)
+{
+	stmt(st, SQL_PING);
+	return run(st, SQL_PING);
+}
+
+enum err
+store_begin(struct store *st)
+{
+	stmt(st, SQL_BEGIN);
+	return run(st, SQL_BEGIN);
+}
+
+enum err
+store_commit(struct store *st)
+{
+	enum err e;
+
+	stmt(st, SQL_COMMIT);
+	if ((e = run(st, SQL_COMMIT)) != ERR_OK)
+		store_rollback(st);
+	return e;
+}
+
+void
+store_rollback(struct store *st)
+{
+	if (!sqlite3_get_autocommit(st->db)) {
+		stmt(st, SQL_ROLLBACK);
+		(void)run(st, SQL_ROLLBACK);
+	}
+}
+
+static void
+bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(s, i);
+	else
+		sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+}
+
+static enum err
+pipeline_row(sqlite3_stmt *s, struct pipeline *p, int copy)
+{
+	const char	*v = (const char *)sqlite3_column_text(s, 1);
+
+	snprintf(p->uuid, sizeof(p->uuid), "%s", sqlite3_column_text(s, 0));
+	p->variables = NULL;
+	if (v != NULL) {
+		if (copy) {
+			if ((p->variables = strdup(v)) == NULL)
+				return ERR_INTERNAL;
+		} else
+			p->variables = (char *)v;
+	}
+	p->backfill_count = sqlite3_column_int64(s, 2);
+	return ERR_OK;
+}
+
+void
+pipeline_free(struct pipeline *p)
+{
+	free(p->variables);
+	p->variables = NULL;
+}
+
+enum err
+store_pipeline_get(struct store *st, const char *uuid, struct pipeline *out)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_PIPELINE_GET);
+	enum err	 e;
+	int		 rc;
+
+	bind_text(s, 1, uuid);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		e = pipeline_row(s, out, 1);
+	else
+		e = rc == SQLITE_DONE ? ERR_NOT_FOUND : fail(st, rc, "pipeline");
+	sqlite3_reset(s);
+	return e;
+}
+
+enum err
+store_pipeline_add(struct store *st, const char *uuid, const char *variables)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_PIPELINE_ADD);
+	int		 rc;
+
+	bind_text(s, 1, uuid);
+	bind_text(s, 2, variables);
+	sqlite3_bind_int64(s, 3, 0);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return ERR_PRECONDITION;
+	return rc == SQLITE_DONE ? ERR_OK : fail(st, rc, "pipeline add");
+}
+
+enum err
+store_pipeline_remove(struct store *st, const char *uuid, int force,
+    int64_t *removed)
+{
+	struct pipeline	 p;
+	enum err	 e;
+
+	*removed = 0;
+	if ((e = store_pipeline_get(st, uuid, &p)) != ERR_OK)
+		return e;
+	pipeline_free(&p);
+	if (p.backfill_count > 0 && !force)
+		return ERR_PRECONDITION;
+	bind_text(stmt(st, SQL_PIPELINE_BACKFILLS_DELETE), 1, uuid);
+	if ((e = run(st, SQL_PIPELINE_BACKFILLS_DELETE)) != ERR_OK)
+		return e;
+	*removed = sqlite3_changes64(st->db);
+	bind_text(stmt(st, SQL_PIPELINE_DELETE), 1, uuid);
+	return run(st, SQL_PIPELINE_DELETE);
+}
+
+enum err
+store_pipeline_list(struct store *st, store_pipeline_fn fn, void *arg)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_PIPELINE_LIST);
+	struct pipeline	 p;
+	int		 rc;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		pipeline_row(s, &p, 0);
+		if (fn(&p, arg) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK :
+	    fail(st, rc, "pipeline list");
+}
+
+/* Reads a row of COLS into b; strings are copied when copy is set, else
+ * they point into the statement until its next step or reset. */
+static enum err
+backfill_row(sqlite3_stmt *s, struct backfill *b, int copy)
+{
+	const char	*t;
+	size_t		 len;
+	int		 f, e;
+
+	for (f = 0; f < BF__MAX; f++) {
+		struct bval *v = &b->v[f];
+
+		if (v->own)
+			free(v->s);
+		memset(v, 0, sizeof(*v));
+		if (sqlite3_column_type(s, f) == SQLITE_NULL) {
+			v->null = 1;
+			continue;
+		}
+		if (cols[f] == C_INT) {
+			v->i = sqlite3_column_int64(s, f);
+			continue;
+		}
+		t = (const char *)sqlite3_column_text(s, f);
+		len = (size_t)sqlite3_column_bytes(s, f);
+		if (t == NULL)
+			return ERR_INTERNAL;
+		if (cols[f] == C_TEXT) {
+			if (copy) {
+				if (bval_set_str(v, t, len) < 0)
+					return ERR_INTERNAL;
+			} else {
+				v->s = (char *)t;
+				v->len = len;
+			}
+			continue;
+		}
+		e = cols[f] == C_STATUS ? bf_status_from(t, len) :
+		    bf_itype_from(t, len);
+		if (e < 0)
+			v->null = 1;
+		else
+			v->i = e;
+	}
+	b->version = sqlite3_column_int64(s, BF__MAX);
+	return ERR_OK;
+}
+
+/* Binds field f of b at index i (enums as their names). */
+static void
+bind_field(sqlite3_stmt *s, int i, const struct backfill *b, int f)
+{
+	const struct bval *v = &b->v[f];
+
+	if (v->null)
+		sqlite3_bind_null(s, i);
+	else if (cols[f] == C_INT)
+		sqlite3_bind_int64(s, i, v->i);
+	else if (cols[f] == C_TEXT)
+		sqlite3_bind_text(s, i, v->s, (int)v->len, SQLITE_STATIC);
+	else
+		bind_text(s, i, cols[f] == C_STATUS ?
+		    bf_status_name((enum bf_status)v->i) :
+		    bf_itype_name((enum bf_itype)v->i));
+}
+
+enum err
+store_backfill_get(struct store *st, int64_t id, struct backfill *out)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_BACKFILL_GET);
+	enum err	 e;
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		e = backfill_row(s, out, 1);
+	else
+		e = rc == SQLITE_DONE ? ERR_NOT_FOUND :
+		    fail(st, rc, "backfill get");
+	sqlite3_reset(s);
+	return e;
+}
+
+enum err
+store_backfill_insert(struct store *st, struct backfill *b)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_BACKFILL_INSERT);
+	enum err	 e;
+	int		 f;
+
+	for (f = 0; f < BF__MAX; f++)
+		bind_field(s, f + 1, b, f);
+	if (b->v[BF_ID].null || b->v[BF_ID].i == 0)
+		sqlite3_bind_null(s, 1);
+	if ((e = run(st, SQL_BACKFILL_INSERT)) != ERR_OK)
+		return e;
+	b->v[BF_ID].null = 0;
+	b->v[BF_ID].i = sqlite3_last_insert_rowid(st->db);
+	b->version = 1;
+	return ERR_OK;
+}
+
+enum err
+store_backfill_update(struct store *st, struct backfill *b, uint32_t changed)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_BACKFILL_UPDATE);
+	enum err	 e;
+	int		 f;
+
+	sqlite3_bind_int64(s, 1, changed);
+	sqlite3_bind_int64(s, 2, b->v[BF_ID].i);
+	for (f = 1; f < BF__MAX; f++)
+		if (changed & BF_BIT(f))
+			bind_field(s, f + 2, b, f);
+	if ((e = run(st, SQL_BACKFILL_UPDATE)) != ERR_OK)
+		return e;
+	if (sqlite3_changes(st->db) != 1)
+		return ERR_NOT_FOUND;
+	b->version++;
+	return ERR_OK;
+}
+
+enum err
+store_backfill_delete(struct store *st, int64_t id)
+{
+	enum err	 e;
+
+	sqlite3_bind_int64(stmt(st, SQL_BACKFILL_DELETE), 1, id);
+	if ((e = run(st, SQL_BACKFILL_DELETE)) != ERR_OK)
+		return e;
+	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err
+store_backfill_list(struct store *st, const char *pipeline, int64_t limit,
+    int64_t offset, int64_t *count, int *next, store_backfill_fn fn,
+    void *arg)
+{
+	struct backfill	 b;
+	struct pipeline	 p;
+	sqlite3_stmt	*s;
+	enum err	 e;
+	int64_t		 n = 0;
+	int		 rc;
+
+	*next = 0;
+	*count = 0;
+	if (pipeline != NULL) {
+		if ((e = store_pipeline_get(st, pipeline, &p)) == ERR_NOT_FOUND)
+			return ERR_OK;
+		if (e != ERR_OK)
+			return e;
+		pipeline_free(&p);
+		*count = p.backfill_count;
+		s = stmt(st, SQL_BACKFILL_LIST_PIPELINE);
+		bind_text(s, 3, pipeline);
+	} else {
+		s = stmt(st, SQL_BACKFILL_COUNT);
+		if ((rc = sqlite3_step(s)) != SQLITE_ROW) {
+			sqlite3_reset(s);
+			return fail(st, rc, "backfill count");
+		}
+		*count = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		s = stmt(st, SQL_BACKFILL_LIST);
+	}
+	/* One row more than the page tells whether another page follows. */
+	sqlite3_bind_int64(s, 1, limit + 1);
+	sqlite3_bind_int64(s, 2, offset);
+	memset(&b, 0, sizeof(b));
+	e = ERR_OK;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n++ == limit) {
+			*next = 1;
+			break;
+		}
+		if ((e = backfill_row(s, &b, 0)) != ERR_OK ||
+		    fn(&b, arg) != 0)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		e = fail(st, rc, "backfill list");
+	sqlite3_reset(s);
+	return e;
+}
