@@ -10,7 +10,7 @@ DB	?= var/backfills.db
 WORKERS	?= $(shell nproc 2>/dev/null || echo 2)
 
 CC	?= cc
-PKGS	= json-c sqlite3 inih
+PKGS	= json-c sqlite3 inih libcrypto
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Isrc -DBACKFILLS_VERSION='"$(VERSION)"' \
@@ -30,8 +30,8 @@ FCGI_BIN = cgi-bin/backfills.fcgi
 CTL_BIN	= bin/backfillctl
 endif
 
-CORE	= buf errors datetime conf log http router backfill jsonin \
-	  store_sqlite service h_status h_backfill
+CORE	= buf errors datetime conf log http router backfill jsonin auth \
+	  store_sqlite service h_status h_backfill h_auth
 CORE_O	= $(CORE:%=$(BUILD)/%.o)
 UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
 	  tests/unit/test_router tests/unit/test_http tests/unit/test_store \

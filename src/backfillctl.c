@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "backfill.h"
 #include "conf.h"
 #include "datetime.h"
@@ -27,7 +28,14 @@ usage(void)
 	    "  init [--demo]                         create or migrate the database\n"
 	    "  pipeline add UUID [--variables JSON]  add a pipeline\n"
 	    "  pipeline list                         list pipelines\n"
-	    "  pipeline remove UUID [--force]        remove a pipeline\n");
+	    "  pipeline remove UUID [--force]        remove a pipeline\n"
+	    "  key add [KEY] [--name NAME]           add an API key (random when none)\n"
+	    "  key list                              list API keys (no secrets)\n"
+	    "  key revoke ID|KEY                     revoke an API key\n"
+	    "  token issue --role viewer|editor|owner [--ttl 30d] [--name NAME]\n"
+	    "                                        issue an OAuth token and its cookie\n"
+	    "  token list                            list tokens (no secrets)\n"
+	    "  token revoke ID|TOKEN                 revoke a token\n");
 	exit(2);
 }
 
@@ -53,13 +61,36 @@ err_text(enum err e)
 	    "internal error";
 }
 
-/* Adds the founding example's pipeline and backfill 6 when missing. */
+#define DEMO_KEY	"zkWlN0PkIKSN0C11CfUHUj84OT5XOJ6tDZ6bDRO2"
+#define DEMO_TOKEN	"bxyPj9Upq97jaL-gLkNA5g3gkifpF2pHFYfCs-2v6jg"
+#define FAR_FUTURE	"9999-12-31 23:59:59"
+
+/* Adds a credential for a known secret unless it is there already. */
+static enum err
+add_secret(struct store *st, enum cred_kind k, const char *secret,
+    const char *name, const char *role, int64_t expires_at)
+{
+	struct credential c;
+	enum err	 e;
+
+	memset(&c, 0, sizeof(c));
+	auth_hash(secret, strlen(secret), c.hash);
+	snprintf(c.name, sizeof(c.name), "%s", name ? name : "");
+	snprintf(c.role, sizeof(c.role), "%s", role ? role : "");
+	c.expires_at = expires_at;
+	c.created_at = dt_now();
+	e = store_cred_add(st, k, &c);
+	return e == ERR_PRECONDITION ? ERR_OK : e;
+}
+
+/* Adds the founding example's pipeline, backfill 6, API key and token
+ * (role owner, expiring at the end of year 9999) where missing. */
 static enum err
 demo(struct store *st)
 {
 	struct pipeline	 p;
 	struct backfill	 b;
-	int64_t		 created;
+	int64_t		 created, expires;
 	enum err	 e;
 
 	if ((e = store_pipeline_get(st, "arwen_starlight", &p)) == ERR_OK)
@@ -68,24 +99,50 @@ demo(struct store *st)
 	    (e = store_pipeline_add(st, "arwen_starlight", NULL)) != ERR_OK)
 		return e;
 	memset(&b, 0, sizeof(b));
-	if ((e = store_backfill_get(st, 6, &b)) != ERR_NOT_FOUND) {
-		backfill_free(&b);
-		return e;
+	e = store_backfill_get(st, 6, &b);
+	if (e == ERR_NOT_FOUND) {
+		backfill_clear(&b);
+		dt_parse("2023-07-18 23:30:26", 19, &created);
+		b.v[BF_ID] = (struct bval){ .i = 6 };
+		b.v[BF_CREATED_AT] = (struct bval){ .i = created };
+		b.v[BF_UPDATED_AT] = (struct bval){ .i = created };
+		e = bval_set_str(&b.v[BF_PIPELINE_UUID], "arwen_starlight",
+		    15) < 0 ? ERR_INTERNAL : store_backfill_insert(st, &b);
 	}
-	backfill_clear(&b);
-	dt_parse("2023-07-18 23:30:26", 19, &created);
-	b.v[BF_ID] = (struct bval){ .i = 6 };
-	b.v[BF_CREATED_AT] = (struct bval){ .i = created };
-	b.v[BF_UPDATED_AT] = (struct bval){ .i = created };
-	if (bval_set_str(&b.v[BF_PIPELINE_UUID], "arwen_starlight", 15) < 0)
-		return ERR_INTERNAL;
-	e = store_backfill_insert(st, &b);
 	backfill_free(&b);
-	return e;
+	if (e != ERR_OK ||
+	    (e = add_secret(st, CRED_KEY, DEMO_KEY, "demo", NULL, 0)) != ERR_OK)
+		return e;
+	dt_parse(FAR_FUTURE, strlen(FAR_FUTURE), &expires);
+	return add_secret(st, CRED_TOKEN, DEMO_TOKEN, "demo", "owner",
+	    expires);
+}
+
+/* Appends a random jwt_secret to the conf file, if one was read, when it
+ * has none. */
+static int
+write_secret(const struct conf *conf)
+{
+	char	 secret[64];
+	FILE	*f;
+
+	if (conf->path[0] == '\0' || conf->jwt_secret[0] != '\0')
+		return 0;
+	if (auth_random(32, secret, sizeof(secret)) < 0)
+		return die("no random bytes for a jwt_secret");
+	if ((f = fopen(conf->path, "a")) == NULL)
+		return die("%s: cannot write a jwt_secret to it", conf->path);
+	fprintf(f, "\n# Written by backfillctl init: signs oauth_token "
+	    "cookies.\njwt_secret = %s\n", secret);
+	if (fclose(f) != 0)
+		return die("%s: cannot write a jwt_secret to it", conf->path);
+	printf("wrote a new random jwt_secret to %s\n", conf->path);
+	return 0;
 }
 
 static int
-cmd_init(struct store *st, const char *db, int argc, char **argv)
+cmd_init(struct store *st, const struct conf *conf, const char *db,
+    int argc, char **argv)
 {
 	int	 demo_data = 0, v = 0;
 	enum err e;
@@ -105,6 +162,146 @@ cmd_init(struct store *st, const char *db, int argc, char **argv)
 	store_schema_version(st, &v);
 	printf("%s: schema version %d%s\n", db, v,
 	    demo_data ? ", demo data present" : "");
+	return write_secret(conf);
+}
+
+/* Parses a --ttl: a whole number with s, m, h or d. Returns seconds, or
+ * -1. */
+static int64_t
+parse_ttl(const char *v)
+{
+	char		*end;
+	long long	 n;
+
+	if (*v < '0' || *v > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (n <= 0 || n > 100LL * 365 * 86400 || end[0] == '\0' ||
+	    end[1] != '\0')
+		return -1;
+	switch (*end) {
+	case 's': return n;
+	case 'm': return n * 60;
+	case 'h': return n * 3600;
+	case 'd': return n * 86400;
+	default: return -1;
+	}
+}
+
+static int
+print_cred(const struct credential *c, void *arg)
+{
+	char	 created[DT_FMT_MAX], when[DT_FMT_MAX];
+	int	 token = *(int *)arg;
+
+	dt_format(c->created_at / 1000000 * 1000000, ' ', created);
+	printf("%lld\t%s\t", (long long)c->id, c->name[0] ? c->name : "-");
+	if (token) {
+		dt_format(c->expires_at / 1000000 * 1000000, ' ', when);
+		printf("%s\texpires %s\t", c->role, when);
+	}
+	printf("created %s\t%s\n", created,
+	    c->revoked_at ? "revoked" : "active");
+	return 0;
+}
+
+/* Finds a credential's id from an id or its secret. */
+static enum err
+cred_id(struct store *st, enum cred_kind k, const char *arg, int64_t *id)
+{
+	struct credential c;
+	enum err	 e;
+
+	if (parse_id(arg, strlen(arg), id) == 0)
+		return ERR_OK;
+	auth_hash(arg, strlen(arg), c.hash);
+	if ((e = store_cred_find(st, k, c.hash, &c)) == ERR_OK)
+		*id = c.id;
+	return e;
+}
+
+/* key add|list|revoke, token issue|list|revoke. */
+static int
+cmd_cred(struct store *st, const struct conf *conf, enum cred_kind k,
+    int argc, char **argv)
+{
+	struct credential c;
+	const char	*what = k == CRED_KEY ? "key" : "token";
+	char		 secret[AUTH_SECRET_MAX], jwt[1024];
+	int64_t		 id, ttl = 30 * 86400;
+	int		 i, token = k == CRED_TOKEN;
+	enum err	 e;
+
+	if (argc == 1 && strcmp(argv[0], "list") == 0) {
+		e = store_cred_list(st, k, print_cred, &token);
+		return e == ERR_OK ? 0 : die("%s", err_text(e));
+	}
+	if (argc == 2 && strcmp(argv[0], "revoke") == 0) {
+		if ((e = cred_id(st, k, argv[1], &id)) == ERR_OK)
+			e = store_cred_revoke(st, k, id, dt_now());
+		if (e == ERR_NOT_FOUND)
+			return die("no %s %s", what, argv[1]);
+		if (e != ERR_OK)
+			return die("%s", err_text(e));
+		printf("revoked %s %lld\n", what, (long long)id);
+		return 0;
+	}
+	if (argc < 1 || strcmp(argv[0], token ? "issue" : "add") != 0)
+		usage();
+	memset(&c, 0, sizeof(c));
+	secret[0] = '\0';
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--name") == 0 && i + 1 < argc)
+			snprintf(c.name, sizeof(c.name), "%s", argv[++i]);
+		else if (token && strcmp(argv[i], "--role") == 0 &&
+		    i + 1 < argc) {
+			if (role_from(argv[++i]) < 0)
+				return die("--role must be viewer, editor "
+				    "or owner");
+			snprintf(c.role, sizeof(c.role), "%s", argv[i]);
+		} else if (token && strcmp(argv[i], "--ttl") == 0 &&
+		    i + 1 < argc) {
+			if ((ttl = parse_ttl(argv[++i])) < 0)
+				return die("--ttl takes a number with s, m, "
+				    "h or d, as 90s, 15m, 12h, 30d");
+		} else if (!token && argv[i][0] != '-' && secret[0] == '\0') {
+			if (strlen(argv[i]) < 16 ||
+			    strlen(argv[i]) >= sizeof(secret) ||
+			    strpbrk(argv[i], " \t\r\n;,\"\\") != NULL)
+				return die("a key must be 16 to 255 "
+				    "characters without spaces, quotes or "
+				    "separators");
+			snprintf(secret, sizeof(secret), "%s", argv[i]);
+		} else
+			usage();
+	}
+	if (token && c.role[0] == '\0')
+		return die("token issue needs --role viewer|editor|owner");
+	if (token && conf->jwt_secret[0] == '\0')
+		return die("no jwt_secret: pass --conf FILE with one, to sign "
+		    "the cookie");
+	if (secret[0] == '\0' && auth_random(token ? 32 : 30, secret,
+	    sizeof(secret)) < 0)
+		return die("no random bytes");
+	auth_hash(secret, strlen(secret), c.hash);
+	c.created_at = dt_now();
+	if (token)
+		c.expires_at = c.created_at + ttl * 1000000;
+	if ((e = store_cred_add(st, k, &c)) == ERR_PRECONDITION)
+		return die("that %s exists already", what);
+	if (e != ERR_OK)
+		return die("%s", err_text(e));
+	if (!token) {
+		printf("added key %lld (shown once, keep it): %s\n",
+		    (long long)c.id, secret);
+		return 0;
+	}
+	if (auth_jwt_sign(secret, (double)(c.expires_at / 1000000),
+	    conf->jwt_secret, jwt, sizeof(jwt)) < 0)
+		return die("cannot sign the cookie");
+	printf("issued token %lld, role %s (shown once, keep it)\n"
+	    "token:  %s\ncookie: oauth_token=%s\n", (long long)c.id,
+	    c.role, secret, jwt);
 	return 0;
 }
 
@@ -208,13 +405,21 @@ main(int argc, char *argv[])
 	if (i >= argc)
 		usage();
 	conf_defaults(&conf);
-	if (db == NULL) {
-		if (conf_locate(confpath, path, sizeof(path), err,
-		    sizeof(err)) < 0 ||
-		    conf_load(&conf, path, err, sizeof(err)) < 0)
+	/* The conf gives the database unless --db does, and jwt_secret. */
+	if (conf_locate(confpath, path, sizeof(path), err, sizeof(err)) < 0) {
+		if (db == NULL)
 			return die("%s (or pass --db PATH)", err);
-		db = conf.database;
+	} else if (conf_load(&conf, path, err, sizeof(err)) < 0) {
+		if (db == NULL || confpath != NULL)
+			return die("%s", err);
+		conf_defaults(&conf);
 	}
+	/* init writes a jwt_secret only into a conf that names this
+	 * database: one given with --conf, or found when --db is not. */
+	if (db != NULL && confpath == NULL)
+		conf.path[0] = '\0';
+	if (db == NULL)
+		db = conf.database;
 	memset(&o, 0, sizeof(o));
 	o.path = db;
 	o.durability_full = 1;
@@ -223,9 +428,14 @@ main(int argc, char *argv[])
 	if ((e = store_open(&st, &o, err, sizeof(err))) != ERR_OK)
 		return die("%s: %s", db, err);
 	if (strcmp(argv[i], "init") == 0)
-		rc = cmd_init(st, db, argc - i - 1, argv + i + 1);
+		rc = cmd_init(st, &conf, db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "pipeline") == 0)
 		rc = cmd_pipeline(st, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "key") == 0)
+		rc = cmd_cred(st, &conf, CRED_KEY, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "token") == 0)
+		rc = cmd_cred(st, &conf, CRED_TOKEN, argc - i - 1,
+		    argv + i + 1);
 	else {
 		store_close(st);
 		usage();

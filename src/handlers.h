@@ -29,6 +29,11 @@ void	h_backfill_update(struct ctx *, const struct request *,
 void	h_backfill_delete(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
 
+/* h_auth.c: checks the request's API key and token (SPEC
+ * "Authentication") and the token's role against the method. Returns
+ * ERR_OK or the error to answer (401, 403, or 503 from the store). */
+enum err authenticate(struct ctx *, const struct request *);
+
 /* Returns 1 when the If-Match header value matches etag (RFC 9110
  * 13.1.1: "*", or a list of strong entity tags), 0 otherwise. */
 int	etag_matches(const char *if_match, const char *etag);

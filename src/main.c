@@ -208,6 +208,13 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_set_level(conf.log_level);
+	if (conf.require_auth && conf.jwt_secret[0] == '\0') {
+		fprintf(stderr, "backfills.fcgi: %s: require_authentication "
+		    "is on but jwt_secret is not set: add a line \"jwt_secret "
+		    "= <long random text>\" to it, or run \"backfillctl --conf "
+		    "%s init\" to write one\n", conf.path, conf.path);
+		return 1;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;	/* no SA_RESTART: accept() returns */

@@ -77,6 +77,7 @@ service_handle(struct ctx *c, const struct request *req,
 	enum route		 r;
 	handler_fn		 fn;
 	char			 allow[64], why[256];
+	enum err		 e;
 
 	resp_reset(resp);
 	cors_headers(c, req, resp);
@@ -132,6 +133,11 @@ service_handle(struct ctx *c, const struct request *req,
 	    service_open(c, why, sizeof(why)) != ERR_OK) {
 		log_msg(LOG_ERROR, "database %s: %s", c->conf.database, why);
 		resp_error(resp, ERR_UNAVAILABLE, NULL, NULL);
+		return;
+	}
+	if (c->conf.require_auth && r != ROUTE_STATUS &&
+	    (e = authenticate(c, req)) != ERR_OK) {
+		resp_error(resp, e, NULL, NULL);
 		return;
 	}
 	fn(c, req, &m, resp);

@@ -30,7 +30,7 @@ struct pipeline {
 };
 
 /* Schema version this program writes; store_open migrates older ones. */
-#define STORE_SCHEMA_VERSION	2
+#define STORE_SCHEMA_VERSION	3
 
 /* Opens (and, for an older schema, migrates in one transaction) the
  * database. On failure *why holds a one-line reason and *st is NULL:
@@ -79,5 +79,31 @@ typedef int (*store_backfill_fn)(const struct backfill *, void *);
 enum err store_backfill_list(struct store *, const char *pipeline,
 	    int64_t limit, int64_t offset, int64_t *count, int *next,
 	    store_backfill_fn fn, void *arg);
+
+/* API keys and OAuth tokens, stored by the SHA-256 of the secret. */
+enum cred_kind { CRED_KEY, CRED_TOKEN };
+
+struct credential {
+	int64_t		 id;
+	unsigned char	 hash[32];
+	char		 name[256];	/* "" when none */
+	char		 role[16];	/* tokens: viewer, editor, owner */
+	int64_t		 expires_at;	/* tokens: microseconds, UTC */
+	int64_t		 created_at;
+	int64_t		 revoked_at;	/* 0 while valid */
+};
+
+/* Adds a credential (c->hash, name, role, expires_at, created_at); sets
+ * c->id. ERR_PRECONDITION when the same secret exists already. */
+enum err store_cred_add(struct store *, enum cred_kind, struct credential *c);
+/* Finds a credential by its hash, revoked or not. ERR_NOT_FOUND if none. */
+enum err store_cred_find(struct store *, enum cred_kind,
+	    const unsigned char hash[32], struct credential *out);
+/* Marks one revoked at now. ERR_NOT_FOUND if no such id of that kind. */
+enum err store_cred_revoke(struct store *, enum cred_kind, int64_t id,
+	    int64_t now);
+typedef int (*store_cred_fn)(const struct credential *, void *);
+enum err store_cred_list(struct store *, enum cred_kind, store_cred_fn,
+	    void *);
 
 #endif

@@ -16,6 +16,8 @@
 		"start_datetime, started_at, status, updated_at, variables, " \
 		"version"
 
+#define CRED_COLS "id, hash, name, role, expires_at, created_at, revoked_at"
+
 /* Column storage per field: integer, text, or an enum kept as its name. */
 enum col { C_INT, C_TEXT, C_ITYPE, C_STATUS };
 
@@ -58,6 +60,10 @@ enum sql {
 	SQL_BACKFILL_LIST,
 	SQL_BACKFILL_LIST_PIPELINE,
 	SQL_BACKFILL_COUNT,
+	SQL_CRED_ADD,
+	SQL_CRED_FIND,
+	SQL_CRED_REVOKE,
+	SQL_CRED_LIST,
 	SQL__MAX
 };
 
@@ -106,6 +112,14 @@ static const char *const sqls[SQL__MAX] = {
 	    "ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2",
 	[SQL_BACKFILL_COUNT] =
 	    "SELECT value FROM counter WHERE name = 'backfills'",
+	[SQL_CRED_ADD] = "INSERT INTO credential (kind, hash, name, role, "
+	    "expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[SQL_CRED_FIND] = "SELECT " CRED_COLS " FROM credential "
+	    "WHERE hash = ?2 AND kind = ?1",
+	[SQL_CRED_REVOKE] = "UPDATE credential SET revoked_at = "
+	    "coalesce(revoked_at, ?3) WHERE id = ?2 AND kind = ?1",
+	[SQL_CRED_LIST] = "SELECT " CRED_COLS " FROM credential "
+	    "WHERE kind = ?1 ORDER BY id",
 };
 _Static_assert(sizeof(sqls) / sizeof(sqls[0]) == SQL__MAX, "every sql");
 _Static_assert(BF_BLOCK_UUID == 1 && BF_VARIABLES == 17 &&
@@ -152,6 +166,13 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"    WHERE uuid = OLD.pipeline_uuid;"
 	"  UPDATE counter SET value = value - 1 WHERE name = 'backfills';"
 	"END;",
+	/* 2 -> 3: API keys and OAuth tokens, kept as SHA-256 hashes. */
+	"CREATE TABLE credential ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('key', 'token')),"
+	"  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
+	"  name TEXT, role TEXT, expires_at INTEGER,"
+	"  created_at INTEGER NOT NULL, revoked_at INTEGER);",
 };
 
 struct store {
@@ -666,4 +687,103 @@ store_backfill_list(struct store *st, const char *pipeline, int64_t limit,
 		e = fail(st, rc, "backfill list");
 	sqlite3_reset(s);
 	return e;
+}
+
+static const char *const cred_kinds[] = { "key", "token" };
+
+static enum err
+cred_row(sqlite3_stmt *s, struct credential *c)
+{
+	const void	*h = sqlite3_column_blob(s, 1);
+
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(s, 0);
+	if (h == NULL || sqlite3_column_bytes(s, 1) != (int)sizeof(c->hash))
+		return ERR_INTERNAL;
+	memcpy(c->hash, h, sizeof(c->hash));
+	if (sqlite3_column_text(s, 2) != NULL)
+		snprintf(c->name, sizeof(c->name), "%s",
+		    sqlite3_column_text(s, 2));
+	if (sqlite3_column_text(s, 3) != NULL)
+		snprintf(c->role, sizeof(c->role), "%s",
+		    sqlite3_column_text(s, 3));
+	c->expires_at = sqlite3_column_int64(s, 4);
+	c->created_at = sqlite3_column_int64(s, 5);
+	c->revoked_at = sqlite3_column_int64(s, 6);
+	return ERR_OK;
+}
+
+enum err
+store_cred_add(struct store *st, enum cred_kind k, struct credential *c)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_CRED_ADD);
+	int		 rc;
+
+	bind_text(s, 1, cred_kinds[k]);
+	sqlite3_bind_blob(s, 2, c->hash, sizeof(c->hash), SQLITE_STATIC);
+	bind_text(s, 3, c->name[0] ? c->name : NULL);
+	bind_text(s, 4, c->role[0] ? c->role : NULL);
+	if (c->expires_at != 0)
+		sqlite3_bind_int64(s, 5, c->expires_at);
+	sqlite3_bind_int64(s, 6, c->created_at);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return ERR_PRECONDITION;
+	if (rc != SQLITE_DONE)
+		return fail(st, rc, "credential add");
+	c->id = sqlite3_last_insert_rowid(st->db);
+	return ERR_OK;
+}
+
+enum err
+store_cred_find(struct store *st, enum cred_kind k,
+    const unsigned char hash[32], struct credential *out)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_CRED_FIND);
+	enum err	 e;
+	int		 rc;
+
+	bind_text(s, 1, cred_kinds[k]);
+	sqlite3_bind_blob(s, 2, hash, 32, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		e = cred_row(s, out);
+	else
+		e = rc == SQLITE_DONE ? ERR_NOT_FOUND :
+		    fail(st, rc, "credential find");
+	sqlite3_reset(s);
+	return e;
+}
+
+enum err
+store_cred_revoke(struct store *st, enum cred_kind k, int64_t id,
+    int64_t now)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_CRED_REVOKE);
+	enum err	 e;
+
+	bind_text(s, 1, cred_kinds[k]);
+	sqlite3_bind_int64(s, 2, id);
+	sqlite3_bind_int64(s, 3, now);
+	if ((e = run(st, SQL_CRED_REVOKE)) != ERR_OK)
+		return e;
+	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err
+store_cred_list(struct store *st, enum cred_kind k, store_cred_fn fn,
+    void *arg)
+{
+	sqlite3_stmt		*s = stmt(st, SQL_CRED_LIST);
+	struct credential	 c;
+	int			 rc;
+
+	bind_text(s, 1, cred_kinds[k]);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cred_row(s, &c) != ERR_OK || fn(&c, arg) != 0)
+			break;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK :
+	    fail(st, rc, "credential list");
 }
