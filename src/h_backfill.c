@@ -11,6 +11,8 @@
 #include "datetime.h"
 #include "handlers.h"
 #include "jsonin.h"
+#include "plan.h"
+#include "run.h"
 #include "store.h"
 
 #define LIMIT_DEFAULT	40
@@ -43,33 +45,65 @@ etag_matches(const char *if_match, const char *etag)
 	return 0;
 }
 
-/* Reads an optional integer query parameter in [lo, hi]. Returns 0, or
- * -1 after answering 400 invalid_query. */
-static int
-query_int(const struct request *req, struct response *resp,
-    const char *name, int64_t lo, int64_t hi, int64_t *out)
+int
+page_query(const struct request *req, struct response *resp,
+    int64_t *limit, int64_t *offset)
 {
-	char	 v[24];
-	int	 rc = query_get(req->query, name, v, sizeof(v)), i;
-	int64_t	 n = 0;
-
-	if (rc == 0)
-		return 0;
-	for (i = 0; rc == 1 && v[i] != '\0'; i++) {
-		if (v[i] < '0' || v[i] > '9' || i >= 10) {
-			rc = -1;
-			break;
-		}
-		n = n * 10 + (v[i] - '0');
-	}
-	if (rc != 1 || i == 0 || n < lo || n > hi) {
-		resp_error(resp, ERR_INVALID_QUERY, strcmp(name, "_limit") ?
-		    "_offset must be an integer from 0 to 2147483647." :
+	*limit = LIMIT_DEFAULT;
+	*offset = 0;
+	if (query_int(req->query, "_limit", 1, LIMIT_MAX, limit) < 0) {
+		resp_error(resp, ERR_INVALID_QUERY,
 		    "_limit must be an integer from 1 to 1000.", NULL);
 		return -1;
 	}
-	*out = n;
+	if (query_int(req->query, "_offset", 0, OFFSET_MAX, offset) < 0) {
+		resp_error(resp, ERR_INVALID_QUERY,
+		    "_offset must be an integer from 0 to 2147483647.", NULL);
+		return -1;
+	}
 	return 0;
+}
+
+/* Appends the run fields of SPEC "Show" inside the record just written
+ * (its closing brace is reopened): total_run_count and
+ * run_status_counts, and with preview the planned runs of the page. */
+static enum err
+present_runs(struct ctx *c, struct buf *out, const struct backfill *b,
+    int preview, int64_t limit, int64_t offset)
+{
+	struct run_counts counts;
+	struct pipeline	 pl;
+	struct plan	 p;
+	char		*vars;
+	int		 failed;
+	enum err	 e;
+
+	if (!plan_of(b, &p))
+		return ERR_OK;
+	if ((e = store_run_counts(c->store, b->v[BF_ID].i, &counts)) != ERR_OK)
+		return e;
+	out->len--;	/* reopen the object */
+	buf_puts(out, ", \"total_run_count\": ");
+	buf_int(out, plan_count(&p));
+	buf_puts(out, ", \"run_status_counts\": ");
+	run_counts_present(out, &counts);
+	if (preview) {
+		if ((e = store_pipeline_get(c->store,
+		    b->v[BF_PIPELINE_UUID].s, &pl)) != ERR_OK)
+			return e;
+		vars = plan_merge_variables(pl.variables,
+		    b->v[BF_VARIABLES].null ? NULL : b->v[BF_VARIABLES].s,
+		    &failed);
+		pipeline_free(&pl);
+		if (failed)
+			return ERR_INTERNAL;
+		buf_puts(out, ", \"pipeline_run_dates\": [");
+		plan_present(out, &p, offset, limit, vars);
+		buf_putc(out, ']');
+		free(vars);
+	}
+	buf_putc(out, '}');
+	return ERR_OK;
 }
 
 /* Writes {"backfill": {...}} and its ETag. */
@@ -119,8 +153,11 @@ load(struct ctx *c, const struct route_match *m, struct backfill *b)
 }
 
 struct list_state {
+	struct ctx	*c;
 	struct buf	*out;
 	int		 n;
+	int		 run_count;	/* include_run_count */
+	enum err	 e;
 };
 
 static int
@@ -131,22 +168,24 @@ list_row(const struct backfill *b, void *arg)
 	if (ls->n++ > 0)
 		buf_add(ls->out, ", ", 2);
 	bf_present(ls->out, b);
-	return 0;
+	if (ls->run_count)
+		ls->e = present_runs(ls->c, ls->out, b, 0, 0, 0);
+	return ls->e != ERR_OK;
 }
 
 void
 h_backfill_list(struct ctx *c, const struct request *req,
     const struct route_match *m, struct response *resp)
 {
-	struct list_state ls = { &resp->body, 0 };
+	struct list_state ls = { c, &resp->body, 0,
+	    query_flag(req->query, "include_run_count"), ERR_OK };
 	char		 q[UUID_MAX + 2];
 	const char	*pipeline = NULL;
-	int64_t		 limit = LIMIT_DEFAULT, offset = 0, count = 0;
+	int64_t		 limit, offset, count = 0;
 	int		 next = 0, rc;
 	enum err	 e = ERR_OK;
 
-	if (query_int(req, resp, "_limit", 1, LIMIT_MAX, &limit) < 0 ||
-	    query_int(req, resp, "_offset", 0, OFFSET_MAX, &offset) < 0)
+	if (page_query(req, resp, &limit, &offset) < 0)
 		return;
 	if (m->pipeline[0] != '\0') {
 		if ((e = check_pipeline(c, m)) != ERR_OK) {
@@ -169,6 +208,8 @@ h_backfill_list(struct ctx *c, const struct request *req,
 	if (rc != -2)
 		e = store_backfill_list(c->store, pipeline, limit, offset,
 		    &count, &next, list_row, &ls);
+	if (e == ERR_OK)
+		e = ls.e;
 	if (e != ERR_OK) {
 		resp_error(resp, e, NULL, NULL);
 		return;
@@ -184,14 +225,22 @@ h_backfill_show(struct ctx *c, const struct request *req,
     const struct route_match *m, struct response *resp)
 {
 	struct backfill	 b;
+	int64_t		 limit, offset;
+	int		 preview = query_flag(req->query,
+			    "include_preview_runs");
 	enum err	 e;
 
-	(void)req;
+	if (page_query(req, resp, &limit, &offset) < 0)
+		return;
 	memset(&b, 0, sizeof(b));
-	if ((e = load(c, m, &b)) != ERR_OK)
-		resp_error(resp, e, NULL, NULL);
-	else
+	if ((e = load(c, m, &b)) == ERR_OK) {
 		present_one(resp, &b);
+		if (preview || query_flag(req->query, "include_run_count"))
+			e = present_runs(c, &resp->body, &b, preview, limit,
+			    offset);
+	}
+	if (e != ERR_OK)
+		resp_error(resp, e, NULL, NULL);
 	backfill_free(&b);
 }
 
@@ -246,7 +295,8 @@ h_backfill_create(struct ctx *c, const struct request *req,
 		resp_error(resp, ERR_INTERNAL, NULL, NULL);
 		goto out;
 	}
-	if ((e = bf_check_new(&b, &fe)) != ERR_OK) {
+	if ((e = bf_check_new(&b, &fe)) != ERR_OK ||
+	    (e = plan_check(&b, c->conf.max_runs, &fe)) != ERR_OK) {
 		resp_error(resp, e, NULL, &fe);
 		goto out;
 	}
@@ -272,6 +322,116 @@ out:
 	json_object_put(root);
 }
 
+/* The fields a plan is made of, and starting, which plans. */
+#define PLAN_FIELDS	(BF_BIT(BF_START_DATETIME) | BF_BIT(BF_END_DATETIME) | \
+			 BF_BIT(BF_INTERVAL_TYPE) | BF_BIT(BF_INTERVAL_UNITS) | \
+			 BF_BIT(BF_STATUS))
+
+/* Start or retry: one run per planned date whose latest attempt is not
+ * completed, written in the caller's transaction. The plan is walked
+ * once beside the sorted completed dates. */
+static enum err
+start_runs(struct ctx *c, const struct backfill *b, int64_t now)
+{
+	struct pipeline	 pl;
+	struct plan	 p;
+	struct run	 r;
+	int64_t		*done = NULL, k, total, d;
+	size_t		 ndone = 0, j = 0;
+	char		*vars;
+	int		 failed;
+	enum err	 e;
+
+	if (!plan_of(b, &p))
+		return ERR_INTERNAL;	/* bf_apply requires all four */
+	if ((e = store_pipeline_get(c->store, b->v[BF_PIPELINE_UUID].s, &pl))
+	    != ERR_OK)
+		return e;
+	vars = plan_merge_variables(pl.variables,
+	    b->v[BF_VARIABLES].null ? NULL : b->v[BF_VARIABLES].s, &failed);
+	pipeline_free(&pl);
+	if (failed)
+		return ERR_INTERNAL;
+	memset(&r, 0, sizeof(r));
+	r.backfill_id = b->v[BF_ID].i;
+	snprintf(r.pipeline_uuid, sizeof(r.pipeline_uuid), "%s",
+	    b->v[BF_PIPELINE_UUID].s);
+	r.variables = vars;
+	r.created_at = now;
+	if ((e = store_runs_completed(c->store, r.backfill_id, &done, &ndone))
+	    != ERR_OK ||
+	    (e = store_runs_supersede(c->store, r.backfill_id, now)) != ERR_OK)
+		goto out;
+	total = plan_count(&p);
+	for (k = 0; k < total && (d = plan_date(&p, k)) >= 0; k++) {
+		while (j < ndone && done[j] < d)
+			j++;
+		if (j < ndone && done[j] == d)
+			continue;
+		r.execution_date = d;
+		if ((e = store_run_insert(c->store, &r)) != ERR_OK)
+			goto out;
+	}
+	e = store_runs_recount(c->store, r.backfill_id);
+out:
+	free(done);
+	free(vars);
+	return e;
+}
+
+/* What a status change does beyond the record (SPEC "Status changes"):
+ * starting plans the runs, cancelling cancels the unfinished ones. */
+static enum err
+status_effects(struct ctx *c, const struct backfill *b, int64_t now)
+{
+	enum err	 e;
+
+	switch (b->v[BF_STATUS].i) {
+	case ST_INITIAL:
+		return start_runs(c, b, now);
+	case ST_CANCELLED:
+		if ((e = store_runs_cancel(c->store, b->v[BF_ID].i, now))
+		    != ERR_OK)
+			return e;
+		return store_runs_recount(c->store, b->v[BF_ID].i);
+	default:
+		return ERR_OK;
+	}
+}
+
+enum err
+backfill_follow(struct ctx *c, int64_t id, enum bf_status run_to,
+    int64_t now)
+{
+	struct field_errors fe = { 0 };
+	struct run_counts counts;
+	struct bf_patch	 p;
+	struct backfill	 b;
+	const char	*detail;
+	enum bf_status	 from, to;
+	uint32_t	 changed = 0;
+	enum err	 e;
+
+	memset(&b, 0, sizeof(b));
+	memset(&p, 0, sizeof(p));
+	if ((e = store_backfill_get(c->store, id, &b)) != ERR_OK ||
+	    (e = store_run_counts(c->store, id, &counts)) != ERR_OK)
+		goto out;
+	from = b.v[BF_STATUS].null ? ST_NULL : (enum bf_status)b.v[BF_STATUS].i;
+	if ((to = run_backfill_follow(from, run_to, &counts)) == from)
+		goto out;
+	p.set = BF_BIT(BF_STATUS);
+	p.v[BF_STATUS].i = to;
+	e = bf_apply(&b, &p, now, &changed, &fe, &detail);
+	if (e == ERR_OK && changed != 0)
+		e = store_backfill_update(c->store, &b, changed);
+	else if (e == ERR_TRANSITION)
+		e = ERR_OK;	/* a move the table forbids: it stays */
+out:
+	backfill_free(&b);
+	return e;
+}
+
 void
 h_backfill_update(struct ctx *c, const struct request *req,
     const struct route_match *m, struct response *resp)
@@ -283,6 +443,7 @@ h_backfill_update(struct ctx *c, const struct request *req,
 	const char		*detail = NULL;
 	char			 etag[48];
 	uint32_t		 changed = 0;
+	int64_t			 now = dt_now();
 	enum err		 e;
 
 	memset(&b, 0, sizeof(b));
@@ -297,8 +458,13 @@ h_backfill_update(struct ctx *c, const struct request *req,
 		e = ERR_PRECONDITION;
 		goto rollback;
 	}
-	if ((e = bf_apply(&b, &p, dt_now(), &changed, &fe, &detail))
-	    != ERR_OK)
+	if ((e = bf_apply(&b, &p, now, &changed, &fe, &detail)) != ERR_OK)
+		goto rollback;
+	if ((changed & PLAN_FIELDS) &&
+	    (e = plan_check(&b, c->conf.max_runs, &fe)) != ERR_OK)
+		goto rollback;
+	if ((changed & BF_BIT(BF_STATUS)) &&
+	    (e = status_effects(c, &b, now)) != ERR_OK)
 		goto rollback;
 	if (changed != 0 &&
 	    (e = store_backfill_update(c->store, &b, changed)) != ERR_OK)

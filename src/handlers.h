@@ -6,6 +6,7 @@
 #ifndef HANDLERS_H
 #define HANDLERS_H
 
+#include "backfill.h"
 #include "http.h"
 #include "router.h"
 #include "service.h"
@@ -28,6 +29,24 @@ void	h_backfill_update(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
 void	h_backfill_delete(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
+
+/* h_run.c */
+void	h_run_list(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_run_show(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_run_update(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+
+/* h_backfill.c: SPEC's list bounds, shared by every paginated list.
+ * Reads _limit and _offset; returns 0, or -1 after answering 400. */
+int	page_query(const struct request *, struct response *,
+	    int64_t *limit, int64_t *offset);
+
+/* h_backfill.c: after a run report moved a backfill's status, writes the
+ * change (timestamps, version) in the open transaction. */
+enum err backfill_follow(struct ctx *, int64_t backfill_id,
+	    enum bf_status run_to, int64_t now);
 
 /* h_auth.c: checks the request's API key and token (SPEC
  * "Authentication") and the token's role against the method. Returns

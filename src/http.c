@@ -138,3 +138,35 @@ query_get(const char *query, const char *name, char *out, size_t outlen)
 	}
 	return 0;
 }
+
+int
+query_int(const char *query, const char *name, int64_t lo, int64_t hi,
+    int64_t *out)
+{
+	char	 v[24];
+	int	 rc = query_get(query, name, v, sizeof(v)), i;
+	int64_t	 n = 0;
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || v[0] == '\0')
+		return -1;
+	for (i = 0; v[i] != '\0'; i++) {
+		if (v[i] < '0' || v[i] > '9' || i >= 18)
+			return -1;
+		n = n * 10 + (v[i] - '0');
+	}
+	if (n < lo || n > hi)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+int
+query_flag(const char *query, const char *name)
+{
+	char	 v[8];
+
+	return query_get(query, name, v, sizeof(v)) == 1 &&
+	    (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+}

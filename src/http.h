@@ -7,6 +7,7 @@
 #define HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "errors.h"
@@ -70,5 +71,14 @@ void	resp_error(struct response *r, enum err e, const char *detail,
  * Returns 1 when found, 0 when absent, -1 when too long or malformed. */
 int	query_get(const char *query, const char *name, char *out,
 	    size_t outlen);
+
+/* Reads an optional whole-number parameter in [lo, hi] into *out (left
+ * as is when absent). Returns 0, or -1 when present but not such a
+ * number. */
+int	query_int(const char *query, const char *name, int64_t lo, int64_t hi,
+	    int64_t *out);
+
+/* Returns 1 when the parameter is "true" or "1", else 0. */
+int	query_flag(const char *query, const char *name);
 
 #endif

@@ -20,6 +20,9 @@ static const struct {
 	[ROUTE_PIPELINE_BACKFILL] = {
 	    { "api", "pipelines", ":uuid", "backfills", ":id" },
 	    M_BIT(M_GET) | M_BIT(M_PUT) | M_BIT(M_DELETE) },
+	[ROUTE_PIPELINE_RUNS] = { { "api", "pipeline_runs" }, M_BIT(M_GET) },
+	[ROUTE_PIPELINE_RUN] = { { "api", "pipeline_runs", ":id" },
+	    M_BIT(M_GET) | M_BIT(M_PUT) },
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX,
     "one entry per route");

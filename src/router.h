@@ -15,6 +15,8 @@ enum route {
 	ROUTE_BACKFILL,			/* /api/backfills/:id */
 	ROUTE_PIPELINE_BACKFILLS,	/* /api/pipelines/:uuid/backfills */
 	ROUTE_PIPELINE_BACKFILL,	/* .../backfills/:id */
+	ROUTE_PIPELINE_RUNS,		/* /api/pipeline_runs */
+	ROUTE_PIPELINE_RUN,		/* /api/pipeline_runs/:id */
 	ROUTE__MAX,
 	ROUTE_NONE = ROUTE__MAX
 };

@@ -20,6 +20,11 @@ static const handler_fn handlers[ROUTE__MAX][M__MAX] = {
 	[ROUTE_PIPELINE_BACKFILL] = {
 		[M_GET] = h_backfill_show, [M_HEAD] = h_backfill_show,
 		[M_PUT] = h_backfill_update, [M_DELETE] = h_backfill_delete },
+	[ROUTE_PIPELINE_RUNS] = {
+		[M_GET] = h_run_list, [M_HEAD] = h_run_list },
+	[ROUTE_PIPELINE_RUN] = {
+		[M_GET] = h_run_show, [M_HEAD] = h_run_show,
+		[M_PUT] = h_run_update },
 };
 
 void

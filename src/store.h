@@ -13,6 +13,7 @@
 
 #include "backfill.h"
 #include "errors.h"
+#include "run.h"
 
 struct store;
 
@@ -30,7 +31,7 @@ struct pipeline {
 };
 
 /* Schema version this program writes; store_open migrates older ones. */
-#define STORE_SCHEMA_VERSION	3
+#define STORE_SCHEMA_VERSION	4
 
 /* Opens (and, for an older schema, migrates in one transaction) the
  * database. On failure *why holds a one-line reason and *st is NULL:
@@ -105,5 +106,40 @@ enum err store_cred_revoke(struct store *, enum cred_kind, int64_t id,
 typedef int (*store_cred_fn)(const struct credential *, void *);
 enum err store_cred_list(struct store *, enum cred_kind, store_cred_fn,
 	    void *);
+
+/*
+ * Pipeline runs. Each planned date has attempts; the newest is its
+ * latest. The store keeps, per backfill, how many latest attempts are
+ * in each status (struct run_counts), so no report scans the runs.
+ */
+
+/* The execution dates whose latest attempt is completed, ascending, in a
+ * malloc'd array (free it). */
+enum err store_runs_completed(struct store *, int64_t backfill_id,
+	    int64_t **dates, size_t *n);
+/* Retires every latest attempt that is not completed (a new one will
+ * replace it): it stops being latest, and is cancelled if unfinished. */
+enum err store_runs_supersede(struct store *, int64_t backfill_id,
+	    int64_t now);
+/* Inserts r as its date's latest attempt; sets r->id. Call
+ * store_runs_recount() after a batch. */
+enum err store_run_insert(struct store *, struct run *r);
+/* Cancels every unfinished (initial or running) run of a backfill. */
+enum err store_runs_cancel(struct store *, int64_t backfill_id, int64_t now);
+/* Recomputes a backfill's kept counts from its runs. */
+enum err store_runs_recount(struct store *, int64_t backfill_id);
+enum err store_run_counts(struct store *, int64_t backfill_id,
+	    struct run_counts *out);
+/* Loads one run; r->variables is malloc'd (free it). */
+enum err store_run_get(struct store *, int64_t id, struct run *r);
+/* Writes a run's status and timestamps, moving the kept counts. */
+enum err store_run_update(struct store *, const struct run *r,
+	    enum bf_status old);
+/* Lists runs by execution date then id; backfill_id 0 for all, status
+ * ST_NULL for any. As store_backfill_list for the rest. */
+typedef int (*store_run_fn)(const struct run *, void *);
+enum err store_run_list(struct store *, int64_t backfill_id,
+	    enum bf_status status, int64_t limit, int64_t offset,
+	    int64_t *count, int *next, store_run_fn, void *);
 
 #endif

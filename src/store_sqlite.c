@@ -16,6 +16,9 @@
 		"start_datetime, started_at, status, updated_at, variables, " \
 		"version"
 
+#define RUN_COLS "id, backfill_id, pipeline_uuid, execution_date, status, " \
+		"variables, started_at, completed_at, created_at, updated_at, " \
+		"latest"
 #define CRED_COLS "id, hash, name, role, expires_at, created_at, revoked_at"
 
 /* Column storage per field: integer, text, or an enum kept as its name. */
@@ -64,6 +67,20 @@ enum sql {
 	SQL_CRED_FIND,
 	SQL_CRED_REVOKE,
 	SQL_CRED_LIST,
+	SQL_RUNS_COMPLETED,
+	SQL_RUNS_SUPERSEDE_CANCEL,
+	SQL_RUNS_SUPERSEDE,
+	SQL_RUN_INSERT,
+	SQL_RUNS_CANCEL,
+	SQL_RUNS_RECOUNT,
+	SQL_RUN_COUNTS,
+	SQL_RUN_GET,
+	SQL_RUN_UPDATE,
+	SQL_RUN_COUNTS_MOVE,
+	SQL_RUN_LIST,
+	SQL_RUN_LIST_BACKFILL,
+	SQL_RUN_COUNT,
+	SQL_RUN_COUNT_BACKFILL,
 	SQL__MAX
 };
 
@@ -120,6 +137,51 @@ static const char *const sqls[SQL__MAX] = {
 	    "coalesce(revoked_at, ?3) WHERE id = ?2 AND kind = ?1",
 	[SQL_CRED_LIST] = "SELECT " CRED_COLS " FROM credential "
 	    "WHERE kind = ?1 ORDER BY id",
+	[SQL_RUNS_COMPLETED] = "SELECT execution_date FROM pipeline_run "
+	    "WHERE backfill_id = ?1 AND latest = 1 AND status = 'completed' "
+	    "ORDER BY execution_date",
+	[SQL_RUNS_SUPERSEDE_CANCEL] = "UPDATE pipeline_run SET status = "
+	    "'cancelled', updated_at = ?2 WHERE backfill_id = ?1 AND "
+	    "latest = 1 AND status IN ('initial', 'running')",
+	[SQL_RUNS_SUPERSEDE] = "UPDATE pipeline_run SET latest = 0 "
+	    "WHERE backfill_id = ?1 AND latest = 1 AND status != 'completed'",
+	[SQL_RUN_INSERT] = "INSERT INTO pipeline_run (backfill_id, "
+	    "pipeline_uuid, execution_date, status, variables, created_at, "
+	    "updated_at, latest) VALUES (?1, ?2, ?3, 'initial', ?4, ?5, ?5, 1)",
+	[SQL_RUNS_CANCEL] = "UPDATE pipeline_run SET status = 'cancelled', "
+	    "updated_at = ?2 WHERE backfill_id = ?1 AND "
+	    "status IN ('initial', 'running')",
+	[SQL_RUNS_RECOUNT] = "INSERT OR REPLACE INTO run_count (backfill_id, "
+	    "initial, running, completed, failed, cancelled) SELECT ?1, "
+	    "count(*) FILTER (WHERE status = 'initial'), "
+	    "count(*) FILTER (WHERE status = 'running'), "
+	    "count(*) FILTER (WHERE status = 'completed'), "
+	    "count(*) FILTER (WHERE status = 'failed'), "
+	    "count(*) FILTER (WHERE status = 'cancelled') "
+	    "FROM pipeline_run WHERE backfill_id = ?1 AND latest = 1",
+	[SQL_RUN_COUNTS] = "SELECT initial, running, completed, failed, "
+	    "cancelled FROM run_count WHERE backfill_id = ?1",
+	[SQL_RUN_GET] = "SELECT " RUN_COLS " FROM pipeline_run WHERE id = ?1",
+	[SQL_RUN_UPDATE] = "UPDATE pipeline_run SET status = ?2, "
+	    "started_at = ?3, completed_at = ?4, updated_at = ?5 "
+	    "WHERE id = ?1",
+	[SQL_RUN_COUNTS_MOVE] = "UPDATE run_count SET "
+	    "initial = initial - (?2 = 'initial') + (?3 = 'initial'), "
+	    "running = running - (?2 = 'running') + (?3 = 'running'), "
+	    "completed = completed - (?2 = 'completed') + (?3 = 'completed'), "
+	    "failed = failed - (?2 = 'failed') + (?3 = 'failed'), "
+	    "cancelled = cancelled - (?2 = 'cancelled') + (?3 = 'cancelled') "
+	    "WHERE backfill_id = ?1",
+	[SQL_RUN_LIST] = "SELECT " RUN_COLS " FROM pipeline_run "
+	    "WHERE ?3 = 0 AND (?4 IS NULL OR status = ?4) "
+	    "ORDER BY execution_date, id LIMIT ?1 OFFSET ?2",
+	[SQL_RUN_LIST_BACKFILL] = "SELECT " RUN_COLS " FROM pipeline_run "
+	    "WHERE backfill_id = ?3 AND (?4 IS NULL OR status = ?4) "
+	    "ORDER BY execution_date, id LIMIT ?1 OFFSET ?2",
+	[SQL_RUN_COUNT] = "SELECT count(*) FROM pipeline_run "
+	    "WHERE ?3 = 0 AND (?4 IS NULL OR status = ?4)",
+	[SQL_RUN_COUNT_BACKFILL] = "SELECT count(*) FROM pipeline_run "
+	    "WHERE backfill_id = ?3 AND (?4 IS NULL OR status = ?4)",
 };
 _Static_assert(sizeof(sqls) / sizeof(sqls[0]) == SQL__MAX, "every sql");
 _Static_assert(BF_BLOCK_UUID == 1 && BF_VARIABLES == 17 &&
@@ -173,6 +235,32 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  hash BLOB NOT NULL UNIQUE CHECK (length(hash) = 32),"
 	"  name TEXT, role TEXT, expires_at INTEGER,"
 	"  created_at INTEGER NOT NULL, revoked_at INTEGER);",
+	/* 3 -> 4: pipeline runs, and per backfill the kept number of
+	 * latest attempts in each status. */
+	"CREATE TABLE pipeline_run ("
+	"  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  backfill_id INTEGER NOT NULL REFERENCES backfill (id)"
+	"    ON DELETE CASCADE,"
+	"  pipeline_uuid TEXT NOT NULL,"
+	"  execution_date INTEGER NOT NULL,"
+	"  status TEXT NOT NULL,"
+	"  variables TEXT,"
+	"  started_at INTEGER, completed_at INTEGER,"
+	"  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+	"  latest INTEGER NOT NULL DEFAULT 1);"
+	"CREATE INDEX pipeline_run_order ON pipeline_run"
+	"  (backfill_id, execution_date, id);"
+	"CREATE INDEX pipeline_run_latest ON pipeline_run"
+	"  (backfill_id, latest, status, execution_date);"
+	"CREATE INDEX pipeline_run_all ON pipeline_run (execution_date, id);"
+	"CREATE TABLE run_count ("
+	"  backfill_id INTEGER PRIMARY KEY REFERENCES backfill (id)"
+	"    ON DELETE CASCADE,"
+	"  initial INTEGER NOT NULL DEFAULT 0,"
+	"  running INTEGER NOT NULL DEFAULT 0,"
+	"  completed INTEGER NOT NULL DEFAULT 0,"
+	"  failed INTEGER NOT NULL DEFAULT 0,"
+	"  cancelled INTEGER NOT NULL DEFAULT 0);",
 };
 
 struct store {
@@ -786,4 +874,211 @@ store_cred_list(struct store *st, enum cred_kind k, store_cred_fn fn,
 	sqlite3_reset(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK :
 	    fail(st, rc, "credential list");
+}
+
+enum err
+store_runs_completed(struct store *st, int64_t bid, int64_t **dates,
+    size_t *n)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_RUNS_COMPLETED);
+	int64_t		*d = NULL, *p;
+	size_t		 cap = 0;
+	int		 rc;
+
+	*n = 0;
+	sqlite3_bind_int64(s, 1, bid);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((p = realloc(d, cap * sizeof(*d))) == NULL) {
+				sqlite3_reset(s);
+				free(d);
+				return ERR_INTERNAL;
+			}
+			d = p;
+		}
+		d[(*n)++] = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		free(d);
+		*n = 0;
+		return fail(st, rc, "runs completed");
+	}
+	*dates = d;
+	return ERR_OK;
+}
+
+enum err
+store_runs_supersede(struct store *st, int64_t bid, int64_t now)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_RUNS_SUPERSEDE_CANCEL);
+	enum err	 e;
+
+	sqlite3_bind_int64(s, 1, bid);
+	sqlite3_bind_int64(s, 2, now);
+	if ((e = run(st, SQL_RUNS_SUPERSEDE_CANCEL)) != ERR_OK)
+		return e;
+	sqlite3_bind_int64(stmt(st, SQL_RUNS_SUPERSEDE), 1, bid);
+	return run(st, SQL_RUNS_SUPERSEDE);
+}
+
+enum err
+store_run_insert(struct store *st, struct run *r)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_RUN_INSERT);
+	enum err	 e;
+
+	sqlite3_bind_int64(s, 1, r->backfill_id);
+	bind_text(s, 2, r->pipeline_uuid);
+	sqlite3_bind_int64(s, 3, r->execution_date);
+	bind_text(s, 4, r->variables);
+	sqlite3_bind_int64(s, 5, r->created_at);
+	if ((e = run(st, SQL_RUN_INSERT)) != ERR_OK)
+		return e;
+	r->id = sqlite3_last_insert_rowid(st->db);
+	return ERR_OK;
+}
+
+enum err
+store_runs_cancel(struct store *st, int64_t bid, int64_t now)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_RUNS_CANCEL);
+
+	sqlite3_bind_int64(s, 1, bid);
+	sqlite3_bind_int64(s, 2, now);
+	return run(st, SQL_RUNS_CANCEL);
+}
+
+enum err
+store_runs_recount(struct store *st, int64_t bid)
+{
+	sqlite3_bind_int64(stmt(st, SQL_RUNS_RECOUNT), 1, bid);
+	return run(st, SQL_RUNS_RECOUNT);
+}
+
+enum err
+store_run_counts(struct store *st, int64_t bid, struct run_counts *out)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_RUN_COUNTS);
+	int		 rc, i;
+
+	memset(out, 0, sizeof(*out));
+	sqlite3_bind_int64(s, 1, bid);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		for (i = 0; i < 5; i++)
+			out->n[ST_INITIAL + i] = sqlite3_column_int64(s, i);
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK :
+	    fail(st, rc, "run counts");
+}
+
+/* Reads a row of RUN_COLS; variables points into the statement. */
+static void
+run_row(sqlite3_stmt *s, struct run *r)
+{
+	const char	*t;
+	int		 e;
+
+	memset(r, 0, sizeof(*r));
+	r->id = sqlite3_column_int64(s, 0);
+	r->backfill_id = sqlite3_column_int64(s, 1);
+	snprintf(r->pipeline_uuid, sizeof(r->pipeline_uuid), "%s",
+	    (const char *)sqlite3_column_text(s, 2));
+	r->execution_date = sqlite3_column_int64(s, 3);
+	t = (const char *)sqlite3_column_text(s, 4);
+	e = t != NULL ? bf_status_from(t, strlen(t)) : -1;
+	r->status = e < 0 ? ST_INITIAL : (enum bf_status)e;
+	r->variables = (const char *)sqlite3_column_text(s, 5);
+	r->started_at = sqlite3_column_int64(s, 6);
+	r->completed_at = sqlite3_column_int64(s, 7);
+	r->created_at = sqlite3_column_int64(s, 8);
+	r->updated_at = sqlite3_column_int64(s, 9);
+	r->latest = sqlite3_column_int(s, 10);
+}
+
+enum err
+store_run_get(struct store *st, int64_t id, struct run *r)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_RUN_GET);
+	enum err	 e = ERR_OK;
+	int		 rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		run_row(s, r);
+		if (r->variables != NULL &&
+		    (r->variables = strdup(r->variables)) == NULL)
+			e = ERR_INTERNAL;
+	} else
+		e = rc == SQLITE_DONE ? ERR_NOT_FOUND : fail(st, rc, "run get");
+	sqlite3_reset(s);
+	return e;
+}
+
+enum err
+store_run_update(struct store *st, const struct run *r, enum bf_status old)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_RUN_UPDATE);
+	enum err	 e;
+
+	sqlite3_bind_int64(s, 1, r->id);
+	bind_text(s, 2, bf_status_name(r->status));
+	if (r->started_at != 0)
+		sqlite3_bind_int64(s, 3, r->started_at);
+	if (r->completed_at != 0)
+		sqlite3_bind_int64(s, 4, r->completed_at);
+	sqlite3_bind_int64(s, 5, r->updated_at);
+	if ((e = run(st, SQL_RUN_UPDATE)) != ERR_OK || !r->latest)
+		return e;
+	s = stmt(st, SQL_RUN_COUNTS_MOVE);
+	sqlite3_bind_int64(s, 1, r->backfill_id);
+	bind_text(s, 2, bf_status_name(old));
+	bind_text(s, 3, bf_status_name(r->status));
+	return run(st, SQL_RUN_COUNTS_MOVE);
+}
+
+enum err
+store_run_list(struct store *st, int64_t bid, enum bf_status status,
+    int64_t limit, int64_t offset, int64_t *count, int *next,
+    store_run_fn fn, void *arg)
+{
+	sqlite3_stmt	*s;
+	struct run	 r;
+	int64_t		 n = 0;
+	int		 rc, i;
+	/* A query of its own per filter, so each one uses its index. */
+	const enum sql	 q[2] = {
+		bid ? SQL_RUN_COUNT_BACKFILL : SQL_RUN_COUNT,
+		bid ? SQL_RUN_LIST_BACKFILL : SQL_RUN_LIST };
+
+	*next = 0;
+	for (i = 0; ; i++) {
+		s = stmt(st, q[i]);
+		sqlite3_bind_int64(s, 3, bid);
+		bind_text(s, 4, status == ST_NULL ? NULL :
+		    bf_status_name(status));
+		if (i == 1)
+			break;
+		rc = sqlite3_step(s);
+		*count = sqlite3_column_int64(s, 0);
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW)
+			return fail(st, rc, "run count");
+	}
+	sqlite3_bind_int64(s, 1, limit + 1);
+	sqlite3_bind_int64(s, 2, offset);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (n++ == limit) {
+			*next = 1;
+			break;
+		}
+		run_row(s, &r);
+		if (fn(&r, arg) != 0)
+			break;
+	}
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK :
+	    fail(st, rc, "run list");
 }
