@@ -52,7 +52,7 @@ $(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | $(BUILD)
 $(BUILD):
 	mkdir -p $(BUILD)
 
-$(FCGI_BIN): $(CORE_O) $(BUILD)/main.o
+$(FCGI_BIN): $(CORE_O) $(BUILD)/main.o $(BUILD)/prefork.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi
 

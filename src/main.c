@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "prefork.h"
 #include "service.h"
 
 #define DRAIN_MAX	(64u << 20)	/* discard at most this of a refused body */
@@ -174,8 +175,53 @@ serve_one(struct ctx *c, const struct source *src, struct buf *body,
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: backfills.fcgi [-c conf]\n");
+	fprintf(stderr, "usage: backfills.fcgi [-c conf] "
+	    "[-s socket [-n workers] [-M mode] [-G group]]\n");
 	exit(2);
+}
+
+/* What one worker needs: the service, the config, reused buffers. */
+struct worker {
+	struct ctx	*c;
+	struct buf	*body;
+	struct buf	*out;
+	struct response	*resp;
+};
+
+/* The FastCGI accept loop on a listening socket; returns when SIGTERM
+ * or SIGINT arrives, after finishing the request in hand. */
+static int
+worker_loop(int fd, void *arg)
+{
+	struct worker	*w = arg;
+	struct sigaction sa;
+	FCGX_Request	 fr;
+	struct source	 src;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;	/* no SA_RESTART: accept() returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (FCGX_Init() != 0) {
+		log_msg(LOG_ERROR, "FCGX_Init failed");
+		return 1;
+	}
+	log_msg(LOG_INFO, "worker started, conf %s", w->c->conf.path);
+	FCGX_InitRequest(&fr, fd, 0);
+	src.fcgi = &fr;
+	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		serve_one(w->c, &src, w->body, w->out, w->resp);
+		FCGX_Finish_r(&fr);
+	}
+	FCGX_Free(&fr, 1);
+	log_msg(LOG_INFO, "worker stopping");
+	service_close(w->c);
+	resp_free(w->resp);
+	buf_free(w->body);
+	buf_free(w->out);
+	return 0;
 }
 
 int
@@ -185,22 +231,40 @@ main(int argc, char *argv[])
 	struct ctx	 c;
 	struct response	 resp = { 0 };
 	struct buf	 body = { 0 }, out = { 0 };
-	struct sigaction sa;
-	FCGX_Request	 fr;
+	struct worker	 w = { &c, &body, &out, &resp };
 	struct source	 src = { NULL };
-	const char	*flag = NULL;
-	char		 path[PATH_MAX], err[512];
-	int		 ch;
+	const char	*flag = NULL, *sock = NULL, *group = NULL;
+	char		 path[PATH_MAX], err[512], *end;
+	long		 workers = 1, mode = 0660;
+	int		 ch, fd;
 	enum err	 e;
 
-	while ((ch = getopt(argc, argv, "c:")) != -1)
+	while ((ch = getopt(argc, argv, "c:s:n:M:G:")) != -1)
 		switch (ch) {
 		case 'c':
 			flag = optarg;
 			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'n':
+			workers = strtol(optarg, &end, 10);
+			if (*end != '\0' || workers < 1 || workers > 256)
+				usage();
+			break;
+		case 'M':
+			mode = strtol(optarg, &end, 8);
+			if (*end != '\0' || mode < 0 || mode > 0777)
+				usage();
+			break;
+		case 'G':
+			group = optarg;
+			break;
 		default:
 			usage();
 		}
+	if (optind != argc)
+		usage();
 	conf_defaults(&conf);
 	if (conf_locate(flag, path, sizeof(path), err, sizeof(err)) < 0 ||
 	    conf_load(&conf, path, err, sizeof(err)) < 0) {
@@ -215,16 +279,11 @@ main(int argc, char *argv[])
 		    "%s init\" to write one\n", conf.path, conf.path);
 		return 1;
 	}
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;	/* no SA_RESTART: accept() returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
 	service_init(&c, &conf);
+	/* Checked once up front (a newer schema refuses to serve); each
+	 * worker then opens its own connection, after the fork. */
 	e = service_open(&c, err, sizeof(err));
+	service_close(&c);
 	if (e == ERR_PRECONDITION) {
 		fprintf(stderr, "backfills.fcgi: %s: %s\n", conf.database, err);
 		return 1;
@@ -232,24 +291,21 @@ main(int argc, char *argv[])
 	if (e != ERR_OK)
 		log_msg(LOG_WARN, "database %s: %s (will retry per request)",
 		    conf.database, err);
+	service_init(&c, &conf);
 
+	if (sock != NULL) {
+		if ((fd = prefork_listen(sock, (mode_t)mode, group)) < 0)
+			return 1;
+		return prefork_run(fd, sock, (int)workers, worker_loop, &w);
+	}
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "backfills.fcgi: FCGX_Init failed\n");
 		return 1;
 	}
-	if (FCGX_IsCGI()) {
-		serve_one(&c, &src, &body, &out, &resp);
-	} else {
-		log_msg(LOG_INFO, "worker started, conf %s", conf.path);
-		FCGX_InitRequest(&fr, 0, 0);
-		src.fcgi = &fr;
-		while (!stopping && FCGX_Accept_r(&fr) >= 0) {
-			serve_one(&c, &src, &body, &out, &resp);
-			FCGX_Finish_r(&fr);
-		}
-		FCGX_Free(&fr, 1);
-		log_msg(LOG_INFO, "worker stopping");
-	}
+	if (!FCGX_IsCGI())
+		return worker_loop(0, &w);
+	signal(SIGPIPE, SIG_IGN);
+	serve_one(&c, &src, &body, &out, &resp);
 	service_close(&c);
 	resp_free(&resp);
 	buf_free(&body);
