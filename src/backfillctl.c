@@ -35,7 +35,8 @@ usage(void)
 	    "  token issue --role viewer|editor|owner [--ttl 30d] [--name NAME]\n"
 	    "                                        issue an OAuth token and its cookie\n"
 	    "  token list                            list tokens (no secrets)\n"
-	    "  token revoke ID|TOKEN                 revoke a token\n");
+	    "  token revoke ID|TOKEN                 revoke a token\n"
+	    "  seed N [--pipeline UUID]              add N sample backfills (benchmarks)\n");
 	exit(2);
 }
 
@@ -163,6 +164,56 @@ cmd_init(struct store *st, const struct conf *conf, const char *db,
 	printf("%s: schema version %d%s\n", db, v,
 	    demo_data ? ", demo data present" : "");
 	return write_secret(conf);
+}
+
+/* Adds n sample backfills to a pipeline (created if missing) in one
+ * transaction, created one second apart, for benchmarks. */
+static int
+cmd_seed(struct store *st, int argc, char **argv)
+{
+	struct pipeline	 p;
+	struct backfill	 b;
+	const char	*uuid = "arwen_starlight";
+	char		 name[32];
+	int64_t		 n, i, base;
+	enum err	 e;
+
+	if (argc == 3 && strcmp(argv[1], "--pipeline") == 0)
+		uuid = argv[2];
+	else if (argc != 1)
+		usage();
+	if (parse_id(argv[0], strlen(argv[0]), &n) < 0 || n > 10000000)
+		return die("seed takes a count from 1 to 10000000");
+	if (!valid_uuid(uuid, strlen(uuid)))
+		return die("bad pipeline uuid \"%s\"", uuid);
+	dt_parse("2023-01-01", 10, &base);
+	if ((e = store_begin(st)) != ERR_OK)
+		return die("%s", err_text(e));
+	if ((e = store_pipeline_get(st, uuid, &p)) == ERR_OK)
+		pipeline_free(&p);
+	else if (e == ERR_NOT_FOUND)
+		e = store_pipeline_add(st, uuid, NULL);
+	memset(&b, 0, sizeof(b));
+	backfill_clear(&b);
+	if (e == ERR_OK && bval_set_str(&b.v[BF_PIPELINE_UUID], uuid,
+	    strlen(uuid)) < 0)
+		e = ERR_INTERNAL;
+	for (i = 0; e == ERR_OK && i < n; i++) {
+		snprintf(name, sizeof(name), "seed %lld", (long long)i);
+		b.v[BF_ID] = (struct bval){ .null = 1 };
+		b.v[BF_NAME] = (struct bval){ .s = name, .len = strlen(name) };
+		b.v[BF_CREATED_AT] = (struct bval){ .i = base + i * 1000000 };
+		b.v[BF_UPDATED_AT] = b.v[BF_CREATED_AT];
+		e = store_backfill_insert(st, &b);
+	}
+	b.v[BF_NAME] = (struct bval){ .null = 1 };
+	backfill_free(&b);
+	if (e != ERR_OK || (e = store_commit(st)) != ERR_OK) {
+		store_rollback(st);
+		return die("%s", err_text(e));
+	}
+	printf("added %lld backfills to %s\n", (long long)n, uuid);
+	return 0;
 }
 
 /* Parses a --ttl: a whole number with s, m, h or d. Returns seconds, or
@@ -431,6 +482,8 @@ main(int argc, char *argv[])
 		rc = cmd_init(st, &conf, db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "pipeline") == 0)
 		rc = cmd_pipeline(st, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "seed") == 0)
+		rc = cmd_seed(st, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "key") == 0)
 		rc = cmd_cred(st, &conf, CRED_KEY, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "token") == 0)
