@@ -3,6 +3,7 @@
 #   make run        set up, build, create the demo database, serve on PORT
 #   make check      set up, build, run the unit and end-to-end tests
 #   make check SAN=1  the same under AddressSanitizer + UBSan
+#   make bench      throughput and latency against a floor (QUICK=1)
 
 VERSION	= 0.1.0
 PORT	?= 6789
@@ -38,7 +39,7 @@ UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
 	  tests/unit/test_service tests/unit/test_conf
 UNIT_O	= $(UNIT:tests/unit/%=$(BUILD)/unit/%.o)
 
-.PHONY: all run check unit e2e deps clean
+.PHONY: all run check unit e2e deps bench clean
 
 all: $(FCGI_BIN) $(CTL_BIN)
 
@@ -81,5 +82,16 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 
+$(BUILD)/floor: tests/bench/floor.c | $(BUILD)
+	$(CC) $(CFLAGS) -o $@ $< -lfcgi
+
+# The service against the floor, with wrk (QUICK=1: about a minute).
+bench: deps
+	@$(MAKE) --no-print-directory all build/floor
+	@python3 tests/bench/bench.py
+
 clean:
-	rm -rf build build-san cgi-bin/backfills.fcgi bin/backfillctl
+	rm -rf build build-san build-fuzz cgi-bin/backfills.fcgi bin/backfillctl
+
+# Further targets, a file per concern (install, fuzzing, ...).
+include $(wildcard mk/*.mk)

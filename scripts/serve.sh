@@ -58,6 +58,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	USER_LINE="user www-data www-data;"
 	chgrp www-data "$RUNDIR"
 	chmod 0750 "$RUNDIR"
+	if ! runuser -u www-data -- test -x "$RUNDIR/."; then
+		echo "serve: nginx's user www-data cannot reach $RUNDIR;" \
+		    "make the folders above it traversable (chmod o+x) or" \
+		    "run as a user other than root" >&2
+		exit 1
+	fi
 	SOCK_MODE=0660
 	SOCK_GROUP=www-data
 else
@@ -115,8 +121,10 @@ nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" -e "$RUNDIR/error.log" &
 pids+=($!)
 nginx_pid=$!
 
+ready=0
 for _ in $(seq 150); do
-	if curl -s -o /dev/null "http://127.0.0.1:$PORT/api/status" 2>/dev/null; then
+	if curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/status" 2>/dev/null; then
+		ready=1
 		break
 	fi
 	if ! kill -0 "$nginx_pid" 2>/dev/null; then
@@ -126,6 +134,11 @@ for _ in $(seq 150); do
 	fi
 	sleep 0.1
 done
+if [ "$ready" != 1 ]; then
+	echo "serve: the service did not answer /api/status with 200:" >&2
+	tail -n 5 "$RUNDIR/error.log" >&2 || true
+	exit 1
+fi
 
 printf 'Serving on http://127.0.0.1:%s/api/ (%s workers, %s, database %s). Ctrl-C stops.\n' \
     "$PORT" "$WORKERS" "$SUPERVISOR" "$DB"

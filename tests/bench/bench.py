@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""make bench: the service against the floor, with wrk, in one run.
+
+Starts the service exactly as make run does (scripts/serve.sh: same
+nginx conf, default durability, WORKERS workers) on a fresh database of
+1 000 backfills, and beside it the floor (tests/bench/floor.c: a FastCGI
+responder that reads the body and answers a fixed small JSON) behind the
+same nginx settings. For each operation it runs wrk (32 connections)
+against the service and then the floor, interleaved, and prints requests
+per second, p50 and p99 latency, the ratio to the floor, and the
+workers' resident memory before and after. Then the list again on a
+database of 1 000 000 backfills (200 000 with QUICK=1).
+
+Environment: QUICK=1 (about a minute), WORKERS, SECONDS_EACH, CONNECTIONS.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+QUICK = os.environ.get("QUICK") == "1"
+SECONDS = int(os.environ.get("SECONDS_EACH", "4" if QUICK else "10"))
+CONNS = int(os.environ.get("CONNECTIONS", "32"))
+WORKERS = int(os.environ.get("WORKERS", str(os.cpu_count() or 2)))
+BIG = 200_000 if QUICK else 1_000_000
+FCGI_BIN = os.path.join(ROOT, os.environ.get("FCGI_BIN", "cgi-bin/backfills.fcgi"))
+CTL_BIN = os.path.join(ROOT, os.environ.get("CTL_BIN", "bin/backfillctl"))
+FLOOR_BIN = os.path.join(ROOT, "build", "floor")
+LUA = os.path.join(ROOT, "tests", "bench", "request.lua")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class Server:
+    """One scripts/serve.sh instance, stopped by its pid."""
+
+    def __init__(self, tmp, name, db, fcgi, supervisor, extra=""):
+        self.port = free_port()
+        self.rundir = os.path.join(tmp, name)
+        env = dict(os.environ, PORT=str(self.port), DB=db,
+                   WORKERS=str(WORKERS), RUNDIR=self.rundir,
+                   FCGI_BIN=fcgi, CTL_BIN=CTL_BIN, SUPERVISOR=supervisor,
+                   EXTRA_CONF=extra, QUIET="1")
+        self.log = open(os.path.join(tmp, name + ".log"), "w")
+        self.proc = subprocess.Popen(
+            [os.path.join(ROOT, "scripts", "serve.sh")], env=env,
+            stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(
+                    "http://127.0.0.1:%d/api/status" % self.port, timeout=1)
+                return
+            except Exception:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        raise SystemExit("bench: %s did not start (see %s)" %
+                         (name, self.log.name))
+
+    def workers(self):
+        """pids of the FastCGI workers (the pool's children, or spawn-fcgi's)."""
+        out = subprocess.run(["pgrep", "-f", self.rundir + "/backfills.conf"],
+                             capture_output=True, text=True).stdout.split()
+        pids = [int(p) for p in out]
+        kids = set()
+        for p in pids:
+            ch = subprocess.run(["pgrep", "-P", str(p)], capture_output=True,
+                                text=True).stdout.split()
+            kids.update(int(c) for c in ch)
+        return sorted(kids) if kids else sorted(pids)
+
+    def rss_kib(self):
+        rss = []
+        for p in self.workers():
+            try:
+                with open("/proc/%d/status" % p) as f:
+                    m = re.search(r"VmRSS:\s+(\d+)", f.read())
+                    rss.append(int(m.group(1)))
+            except OSError:
+                pass
+        return rss
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.log.close()
+
+
+def wrk(port, method, path, body=None):
+    env = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path)
+    if body:
+        env["BENCH_BODY"] = body
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", str(CONNS), "-d", "%ds" % SECONDS,
+         "--timeout", "5s", "-s", LUA, "http://127.0.0.1:%d" % port],
+        env=env, capture_output=True, text=True).stdout
+    m = re.search(r"^BENCH (\S+) (\S+) (\S+) (\d+) (\d+)$", out, re.M)
+    if not m:
+        raise SystemExit("bench: wrk gave no figures:\n" + out)
+    rps, p50, p99, n, errors = m.groups()
+    return float(rps), float(p50), float(p99), int(n), int(errors)
+
+
+def seed(db, n):
+    subprocess.run([CTL_BIN, "--db", db, "init", "--demo"], check=True,
+                   stdout=subprocess.DEVNULL)
+    if n > 1:
+        subprocess.run([CTL_BIN, "--db", db, "seed", str(n - 1)], check=True,
+                       stdout=subprocess.DEVNULL)
+
+
+OPS = [
+    ("GET show", "GET", "/api/backfills/6", None),
+    ("PUT update", "PUT", "/api/backfills/6",
+     '{"backfill": {"name": "bench %d"}}'),
+    ("GET list 40", "GET", "/api/backfills?_limit=40", None),
+    ("POST create", "POST", "/api/pipelines/arwen_starlight/backfills",
+     '{"backfill": {"name": "created %d"}}'),
+]
+
+
+def line(name, s, f):
+    ratio = s[0] / f[0] if f and f[0] else 0
+    print("%-30s %10.0f %8.2f %8.2f %10s %7s %6d" % (
+        name, s[0], s[1], s[2], "%.0f" % f[0] if f else "-",
+        "%.2f" % ratio if f else "-", s[4]))
+    sys.stdout.flush()
+    return ratio
+
+
+def main():
+    subprocess.run(["make", "-s", "-C", ROOT, "all", "build/floor"],
+                   check=True)
+    tmp = tempfile.mkdtemp(prefix="bench-")
+    os.chmod(tmp, 0o755)    # nginx's workers (www-data under root) reach it
+    small = os.path.join(tmp, "small.db")
+    big = os.path.join(tmp, "big.db")
+    seed(small, 1000)
+    floor_db = os.path.join(tmp, "floor.db")
+    seed(floor_db, 1)
+    print("make bench: %d workers, wrk -c %d, %d s per measure%s" % (
+        WORKERS, CONNS, SECONDS, " (QUICK)" if QUICK else ""))
+    print("%-30s %10s %8s %8s %10s %7s %6s" % (
+        "operation", "req/s", "p50 ms", "p99 ms", "floor r/s", "ratio",
+        "errors"))
+    svc = Server(tmp, "service", small, FCGI_BIN, "prefork")
+    flo = Server(tmp, "floor", floor_db, FLOOR_BIN, "spawn-fcgi")
+    rss_before = svc.rss_kib()
+    results = {}
+    try:
+        for name, method, path, body in OPS:
+            s = wrk(svc.port, method, path, body)
+            f = wrk(flo.port, method, path, body)
+            results[name] = (s, f, line(name, s, f))
+        rss_after = svc.rss_kib()
+        svc.stop()
+        # The same update with durability = normal.
+        svc = Server(tmp, "service-normal", small, FCGI_BIN, "prefork",
+                     "durability = normal")
+        s = wrk(svc.port, "PUT", "/api/backfills/6",
+                '{"backfill": {"name": "normal %d"}}')
+        f = wrk(flo.port, "PUT", "/api/backfills/6",
+                '{"backfill": {"name": "normal %d"}}')
+        results["PUT normal"] = (s, f, line("PUT update, durability=normal",
+                                            s, f))
+        svc.stop()
+        # The list on a big database, beside the list on the small one.
+        t = time.time()
+        seed(big, BIG)
+        print("(seeded %d backfills in %.1f s)" % (BIG, time.time() - t))
+        svc = Server(tmp, "service-big", big, FCGI_BIN, "prefork")
+        s = wrk(svc.port, "GET", "/api/backfills?_limit=40")
+        small_list = results["GET list 40"][0]
+        print("%-30s %10.0f %8.2f %8.2f %10s %7.2f %6d   (ratio to the "
+              "list at 1 000)" % ("GET list 40 at %d" % BIG, s[0], s[1],
+                                  s[2], "-", s[0] / small_list[0], s[4]))
+        results["list big"] = (s, None, s[0] / small_list[0])
+    finally:
+        svc.stop()
+        flo.stop()
+    print("worker RSS KiB before: %s  after: %s" % (rss_before, rss_after))
+    budgets = [
+        ("GET show >= 0.70 x floor", results["GET show"][2] >= 0.70),
+        ("PUT full >= 0.30 x floor", results["PUT update"][2] >= 0.30),
+        ("PUT normal >= 0.60 x floor", results["PUT normal"][2] >= 0.60),
+        ("GET list >= 0.50 x floor", results["GET list 40"][2] >= 0.50),
+        ("list at big >= 0.80 x list at 1 000", results["list big"][2] >= 0.80),
+        ("p99 <= 10 ms everywhere",
+         all(r[0][2] <= 10.0 for r in results.values())),
+        ("worker RSS <= 10 MiB", max(rss_after or [0]) <= 10 * 1024),
+        ("no errors", all(r[0][4] == 0 for r in results.values())),
+    ]
+    for name, ok in budgets:
+        print("budget %-40s %s" % (name, "met" if ok else "MISSED"))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
