@@ -36,6 +36,9 @@ usage(void)
 	    "                                        issue an OAuth token and its cookie\n"
 	    "  token list                            list tokens (no secrets)\n"
 	    "  token revoke ID|TOKEN                 revoke a token\n"
+	    "  backup FILE                           copy the database (safe while serving)\n"
+	    "  check                                 integrity check and schema version\n"
+	    "  stats                                 counts by status\n"
 	    "  seed N [--pipeline UUID]              add N sample backfills (benchmarks)\n");
 	exit(2);
 }
@@ -214,6 +217,51 @@ cmd_seed(struct store *st, int argc, char **argv)
 	}
 	printf("added %lld backfills to %s\n", (long long)n, uuid);
 	return 0;
+}
+
+/* backup FILE, check, stats: operations on a live database. */
+static int
+cmd_ops(struct store *st, const char *db, int argc, char **argv)
+{
+	struct store_stats ss;
+	char		 msg[512];
+	int		 ok, v = 0, i;
+	enum err	 e;
+
+	if (strcmp(argv[0], "backup") == 0 && argc == 2) {
+		if ((e = store_backup(st, argv[1])) == ERR_PRECONDITION)
+			return die("%s exists already: not overwritten",
+			    argv[1]);
+		if (e != ERR_OK)
+			return die("backup to %s failed: %s", argv[1],
+			    err_text(e));
+		printf("backed up %s to %s\n", db, argv[1]);
+		return 0;
+	}
+	if (strcmp(argv[0], "check") == 0 && argc == 1) {
+		if ((e = store_check(st, &ok, msg, sizeof(msg))) != ERR_OK ||
+		    (e = store_schema_version(st, &v)) != ERR_OK)
+			return die("%s: %s", db, err_text(e));
+		printf("%s: schema version %d (this program: %d), integrity "
+		    "%s\n", db, v, STORE_SCHEMA_VERSION, ok ? "ok" : msg);
+		return ok ? 0 : 1;
+	}
+	if (strcmp(argv[0], "stats") == 0 && argc == 1) {
+		if ((e = store_stats(st, &ss)) != ERR_OK)
+			return die("%s: %s", db, err_text(e));
+		printf("pipelines\t%lld\n", (long long)ss.pipelines);
+		for (i = 0; i < ST__MAX; i++)
+			printf("backfills %s\t%lld\n", i == ST_NULL ? "new" :
+			    bf_status_name((enum bf_status)i),
+			    (long long)ss.backfills[i]);
+		for (i = ST_INITIAL; i < ST__MAX; i++)
+			printf("runs %s\t%lld\n",
+			    bf_status_name((enum bf_status)i),
+			    (long long)ss.runs[i]);
+		return 0;
+	}
+	usage();
+	return 2;
 }
 
 /* Parses a --ttl: a whole number with s, m, h or d. Returns seconds, or
@@ -482,6 +530,9 @@ main(int argc, char *argv[])
 		rc = cmd_init(st, &conf, db, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "pipeline") == 0)
 		rc = cmd_pipeline(st, argc - i - 1, argv + i + 1);
+	else if (strcmp(argv[i], "backup") == 0 ||
+	    strcmp(argv[i], "check") == 0 || strcmp(argv[i], "stats") == 0)
+		rc = cmd_ops(st, db, argc - i, argv + i);
 	else if (strcmp(argv[i], "seed") == 0)
 		rc = cmd_seed(st, argc - i - 1, argv + i + 1);
 	else if (strcmp(argv[i], "key") == 0)

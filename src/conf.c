@@ -26,7 +26,7 @@ conf_defaults(struct conf *c)
 	c->max_runs = 100000;
 	c->require_auth = 0;
 	snprintf(c->cors_origin, sizeof(c->cors_origin), "*");
-	c->log_level = LOG_WARN;
+	c->log_level = LOG_INFO;
 }
 
 /* Parses a whole decimal number in [lo, hi], with an optional K or M

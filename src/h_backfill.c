@@ -106,9 +106,9 @@ present_runs(struct ctx *c, struct buf *out, const struct backfill *b,
 	return ERR_OK;
 }
 
-/* Writes {"backfill": {...}} and its ETag. */
+/* Starts {"backfill": {...} with its ETag; end_one() closes it. */
 static void
-present_one(struct response *resp, const struct backfill *b)
+begin_one(struct response *resp, const struct backfill *b)
 {
 	char	 etag[48];
 
@@ -117,7 +117,20 @@ present_one(struct response *resp, const struct backfill *b)
 	buf_reset(&resp->body);
 	buf_puts(&resp->body, "{\"backfill\": ");
 	bf_present(&resp->body, b);
-	buf_puts(&resp->body, "}");
+}
+
+static void
+end_one(struct response *resp)
+{
+	buf_putc(&resp->body, '}');
+}
+
+/* Writes {"backfill": {...}} and its ETag. */
+static void
+present_one(struct response *resp, const struct backfill *b)
+{
+	begin_one(resp, b);
+	end_one(resp);
 }
 
 /* For nested routes: the pipeline must exist. Returns ERR_OK or the
@@ -234,10 +247,11 @@ h_backfill_show(struct ctx *c, const struct request *req,
 		return;
 	memset(&b, 0, sizeof(b));
 	if ((e = load(c, m, &b)) == ERR_OK) {
-		present_one(resp, &b);
+		begin_one(resp, &b);
 		if (preview || query_flag(req->query, "include_run_count"))
 			e = present_runs(c, &resp->body, &b, preview, limit,
 			    offset);
+		end_one(resp);
 	}
 	if (e != ERR_OK)
 		resp_error(resp, e, NULL, NULL);

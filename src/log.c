@@ -6,7 +6,7 @@
 #include "datetime.h"
 #include "log.h"
 
-static enum log_level	 level = LOG_WARN;
+static enum log_level	 level = LOG_INFO;
 
 void
 log_set_level(enum log_level l)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -154,21 +155,51 @@ response_write(const struct source *src, const struct response *resp,
 	}
 }
 
+#define SLOW_MS	500	/* a request slower than this is logged */
+
+/* Logs one request: 5xx as errors, slow ones as warnings, other
+ * refusals at info, the rest at debug. Only the method, the path (never
+ * the query, which may hold an api_key), status and duration. */
+static void
+log_request(const struct source *src, const struct request *req,
+    int status, const struct timespec *t0)
+{
+	static unsigned long	 seq;
+	struct timespec		 t1;
+	const char		*rid = param(src, "REQUEST_ID");
+	char			 own[32];
+	long			 ms;
+	enum log_level		 l;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	seq++;
+	l = status >= 500 ? LOG_ERROR : ms >= SLOW_MS ? LOG_WARN :
+	    status >= 400 ? LOG_INFO : LOG_DEBUG;
+	if (rid == NULL || rid[0] == '\0') {
+		snprintf(own, sizeof(own), "%d-%lu", (int)getpid(), seq);
+		rid = own;
+	}
+	log_msg(l, "request %.64s %s %.512s -> %d in %ld ms", rid,
+	    http_method_name(req->method), req->path, status, ms);
+}
+
 static void
 serve_one(struct ctx *c, const struct source *src, struct buf *body,
     struct buf *out, struct response *resp)
 {
 	struct request	 req;
+	struct timespec	 t0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (request_read(src, &c->conf, body, &req) < 0) {
 		/* Nothing is changed and nobody is left to answer. */
-		log_msg(LOG_INFO, "client left mid-body: %s", req.path);
+		log_request(src, &req, 400, &t0);
 		return;
 	}
 	service_handle(c, &req, resp);
-	if (resp->status >= 500)
-		log_msg(LOG_ERROR, "%s %s -> %d", http_method_name(req.method),
-		    req.path, resp->status);
+	log_request(src, &req, resp->status, &t0);
 	response_write(src, resp, out);
 }
 
@@ -208,7 +239,8 @@ worker_loop(int fd, void *arg)
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
-	log_msg(LOG_INFO, "worker started, conf %s", w->c->conf.path);
+	log_msg(LOG_INFO, "worker started (conf %s, database %s)",
+	    w->c->conf.path, w->c->conf.database);
 	FCGX_InitRequest(&fr, fd, 0);
 	src.fcgi = &fr;
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
@@ -216,7 +248,7 @@ worker_loop(int fd, void *arg)
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
-	log_msg(LOG_INFO, "worker stopping");
+	log_msg(LOG_INFO, "worker stopped");
 	service_close(w->c);
 	resp_free(w->resp);
 	buf_free(w->body);

@@ -9,6 +9,7 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "backfill.h"
@@ -44,6 +45,22 @@ void	 store_close(struct store *);
 enum err store_schema_version(struct store *, int *version);
 /* Cheap read that fails when the database cannot be read. */
 enum err store_ping(struct store *);
+
+/* Copies the whole database to path with the online-backup API (safe
+ * while others read and write it). ERR_PRECONDITION if path exists. */
+enum err store_backup(struct store *, const char *path);
+/* Runs the integrity check; *ok is set when it passes, and the first
+ * problem is copied into msg otherwise. */
+enum err store_check(struct store *, int *ok, char *msg, size_t msglen);
+
+/* Counts for an operator: pipelines, backfills by status (ST_NULL for
+ * new ones), and latest run attempts by status. */
+struct store_stats {
+	int64_t		 pipelines;
+	int64_t		 backfills[ST__MAX];
+	int64_t		 runs[ST__MAX];
+};
+enum err store_stats(struct store *, struct store_stats *);
 
 /* A write transaction that takes the write lock at once. */
 enum err store_begin(struct store *);

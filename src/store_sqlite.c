@@ -1110,3 +1110,102 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? ERR_OK :
 	    fail(st, rc, "run list");
 }
+
+enum err
+store_backup(struct store *st, const char *path)
+{
+	sqlite3		*dst = NULL;
+	sqlite3_backup	*b;
+	int		 rc;
+
+	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE, NULL);
+	sqlite3_close(dst);
+	if (rc == SQLITE_OK)
+		return ERR_PRECONDITION;	/* never overwrite a database */
+	rc = sqlite3_open_v2(path, &dst, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		log_msg(LOG_ERROR, "backup: %s: %s", path,
+		    dst ? sqlite3_errmsg(dst) : sqlite3_errstr(rc));
+		sqlite3_close(dst);
+		return ERR_UNAVAILABLE;
+	}
+	if ((b = sqlite3_backup_init(dst, "main", st->db, "main")) == NULL) {
+		log_msg(LOG_ERROR, "backup: %s", sqlite3_errmsg(dst));
+		sqlite3_close(dst);
+		return ERR_INTERNAL;
+	}
+	/* Copy in steps so writers get the lock in between; a step that
+	 * finds the source busy is retried. */
+	do {
+		rc = sqlite3_backup_step(b, 256);
+		if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+			sqlite3_sleep(5);
+	} while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		log_msg(LOG_ERROR, "backup: %s", sqlite3_errstr(rc));
+		sqlite3_close(dst);
+		return ERR_UNAVAILABLE;
+	}
+	rc = sqlite3_close(dst);
+	return rc == SQLITE_OK ? ERR_OK : ERR_INTERNAL;
+}
+
+enum err
+store_check(struct store *st, int *ok, char *msg, size_t msglen)
+{
+	sqlite3_stmt	*s;
+	const char	*t;
+	int		 rc;
+
+	*ok = 0;
+	rc = sqlite3_prepare_v2(st->db, "PRAGMA integrity_check", -1, &s,
+	    NULL);
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "integrity_check");
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		t = (const char *)sqlite3_column_text(s, 0);
+		*ok = t != NULL && strcmp(t, "ok") == 0;
+		snprintf(msg, msglen, "%s", t ? t : "");
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? ERR_OK : fail(st, rc, "integrity_check");
+}
+
+enum err
+store_stats(struct store *st, struct store_stats *out)
+{
+	static const char *const sql =
+	    "SELECT 'p', NULL, count(*) FROM pipeline UNION ALL "
+	    "SELECT 'b', status, count(*) FROM backfill GROUP BY status "
+	    "UNION ALL SELECT 'r', 'initial', coalesce(sum(initial), 0) "
+	    "FROM run_count UNION ALL SELECT 'r', 'running', "
+	    "coalesce(sum(running), 0) FROM run_count UNION ALL SELECT 'r', "
+	    "'completed', coalesce(sum(completed), 0) FROM run_count "
+	    "UNION ALL SELECT 'r', 'failed', coalesce(sum(failed), 0) FROM "
+	    "run_count UNION ALL SELECT 'r', 'cancelled', "
+	    "coalesce(sum(cancelled), 0) FROM run_count";
+	sqlite3_stmt	*s;
+	const char	*kind, *status;
+	int		 rc, e;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL)) != SQLITE_OK)
+		return fail(st, rc, "stats");
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		kind = (const char *)sqlite3_column_text(s, 0);
+		status = (const char *)sqlite3_column_text(s, 1);
+		e = status ? bf_status_from(status, strlen(status)) : ST_NULL;
+		if (e < 0)
+			continue;
+		if (kind[0] == 'p')
+			out->pipelines = sqlite3_column_int64(s, 2);
+		else if (kind[0] == 'b')
+			out->backfills[e] = sqlite3_column_int64(s, 2);
+		else
+			out->runs[e] = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? ERR_OK : fail(st, rc, "stats");
+}
