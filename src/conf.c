@@ -8,6 +8,12 @@
 
 #include "conf.h"
 
+/* inih (Debian's build) reads lines of at most 199 bytes and splits
+ * longer ones; conf_load() refuses those up front, so values stay below
+ * this. */
+#define LINE_MAX_INIH	199
+#define VALUE_MAX	180
+
 struct loader {
 	struct conf	*c;
 	char		*err;
@@ -89,6 +95,8 @@ on_key(void *user, const char *section, const char *key, const char *v)
 	int		 b, rc = -1;
 	const char	*why = "bad value";
 
+	if (l->err[0] != '\0')
+		return 0;	/* keep the first problem; apply nothing after it */
 	if (section[0] != '\0') {
 		snprintf(l->err, l->errlen, "section [%s] is not used; "
 		    "write keys without sections", section);
@@ -127,12 +135,13 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		if ((rc = parse_bool(v, &b)) == 0)
 			c->require_auth = b;
 	} else if (strcmp(key, "jwt_secret") == 0) {
-		why = "must be 1 to 511 characters";
-		rc = v[0] == '\0' ? -1 :
+		why = "must be 1 to 180 characters";
+		rc = v[0] == '\0' || strlen(v) > VALUE_MAX ? -1 :
 		    set_str(c->jwt_secret, sizeof(c->jwt_secret), v);
 	} else if (strcmp(key, "cors_origin") == 0) {
-		why = "must be an origin, * or empty, up to 511 characters";
-		rc = set_str(c->cors_origin, sizeof(c->cors_origin), v);
+		why = "must be an origin, * or empty, up to 180 characters";
+		rc = strlen(v) > VALUE_MAX ? -1 :
+		    set_str(c->cors_origin, sizeof(c->cors_origin), v);
 	} else if (strcmp(key, "log_level") == 0) {
 		static const char *names[] =
 		    { "error", "warn", "info", "debug" };
@@ -153,6 +162,31 @@ on_key(void *user, const char *section, const char *key, const char *v)
 	return 1;
 }
 
+/* Returns the number of the first line over LINE_MAX_INIH bytes, 0 when
+ * none is, or -1 when the file cannot be read (ini_parse says why). */
+static int
+long_line(const char *path)
+{
+	FILE	*f;
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+	int	 no = 0, rc = 0;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		no++;
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			n--;
+		if (n > LINE_MAX_INIH)
+			rc = no;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
@@ -168,6 +202,11 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		    (int)(slash - path == 0 ? 1 : slash - path), path);
 	else if (getcwd(l.dir, sizeof(l.dir)) == NULL)
 		l.dir[0] = '\0';
+	if ((rc = long_line(path)) > 0) {
+		snprintf(err, errlen, "%s:%d: line longer than %d bytes", path,
+		    rc, LINE_MAX_INIH);
+		return -1;
+	}
 	rc = ini_parse(path, on_key, &l);
 	if (rc == -1) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,

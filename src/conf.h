@@ -28,7 +28,8 @@ struct conf {
 void	conf_defaults(struct conf *c);
 
 /* Reads path over the values already in c. Returns 0, or -1 with a
- * one-line reason naming the file, line and key in err. A relative
+ * one-line reason naming the file, line and key in err (the first
+ * problem; lines over 199 bytes are refused, values are at most 180). A relative
  * database path is taken relative to the conf file's folder. */
 int	conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 

@@ -4,6 +4,80 @@
 #include "buf.h"
 #include "jsonin.h"
 
+/* Returns the length of an RFC 8259 number at s (at most n bytes), or 0:
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static size_t
+number_len(const char *s, size_t n)
+{
+	size_t	 i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		for (i++, d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			d++;
+		if (d == 0)
+			return 0;
+	}
+	return i;
+}
+
+/*
+ * json-c's strict mode still takes single-quoted strings, NaN, Infinity,
+ * "1." and raw control characters in strings. This scan refuses them at
+ * the level of tokens, leaving the grammar to json-c: outside strings
+ * only structural characters, white space, true/false/null and RFC 8259
+ * numbers; inside strings no byte below 0x20. Returns 0 or -1.
+ */
+static int
+lexemes_strict(const char *s, size_t n)
+{
+	size_t	 i = 0, k;
+
+	while (i < n) {
+		if (s[i] == '"') {
+			for (i++; i < n && s[i] != '"'; i++) {
+				if ((unsigned char)s[i] < 0x20)
+					return -1;
+				if (s[i] == '\\')
+					i++;
+			}
+			if (i >= n)
+				return -1;
+			i++;
+		} else if (strchr("{}[],: \t\r\n", s[i]) != NULL)
+			i++;
+		else if (s[i] == '-' || (s[i] >= '0' && s[i] <= '9')) {
+			if ((k = number_len(s + i, n - i)) == 0)
+				return -1;
+			i += k;
+		} else if (n - i >= 4 && (memcmp(s + i, "true", 4) == 0 ||
+		    memcmp(s + i, "null", 4) == 0))
+			i += 4;
+		else if (n - i >= 5 && memcmp(s + i, "false", 5) == 0)
+			i += 5;
+		else
+			return -1;
+	}
+	return 0;
+}
+
 enum err
 jsonin_parse(const char *body, size_t len, struct json_object **out,
     const char **detail)
@@ -20,6 +94,10 @@ jsonin_parse(const char *body, size_t len, struct json_object **out,
 	}
 	if (memchr(body, '\0', len) != NULL || !utf8_valid(body, len)) {
 		*detail = "The body is not UTF-8 text.";
+		return ERR_INVALID_JSON;
+	}
+	if (lexemes_strict(body, len) < 0) {
+		*detail = "The body is not valid JSON.";
 		return ERR_INVALID_JSON;
 	}
 	if ((tok = json_tokener_new_ex(JSONIN_DEPTH)) == NULL) {

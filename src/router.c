@@ -140,10 +140,16 @@ route_allow(enum route r, char *out, size_t outlen)
 	    { M_GET, M_POST, M_PUT, M_DELETE, M_OPTIONS };
 	unsigned	 ms = route_methods(r);
 	size_t		 i, o = 0;
+	int		 n;
 
 	out[0] = '\0';
-	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++)
-		if (ms & M_BIT(order[i]))
-			o += (size_t)snprintf(out + o, outlen - o, "%s%s",
-			    o ? ", " : "", http_method_name(order[i]));
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		if (!(ms & M_BIT(order[i])))
+			continue;
+		n = snprintf(out + o, outlen - o, "%s%s", o ? ", " : "",
+		    http_method_name(order[i]));
+		if (n < 0 || (size_t)n >= outlen - o)
+			return;		/* cut: out stays NUL-terminated */
+		o += (size_t)n;
+	}
 }
