@@ -74,8 +74,13 @@ run: deps
 unit: $(BUILD)/unit-runner
 	$(BUILD)/unit-runner
 
+# The whole suite under the pre-fork pool (what make run uses), then the
+# core modules again under spawn-fcgi, which must keep working.
 e2e: all
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/e2e/run.py
+	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) SUPERVISOR=spawn-fcgi \
+	    python3 tests/e2e/run.py test_founding test_routes test_update \
+	    test_concurrency
 
 check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner

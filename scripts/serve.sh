@@ -83,7 +83,7 @@ stop() {
 	stopped=1
 	trap - INT TERM HUP
 	local p n
-	[ -f "$RUNDIR/workers.pid" ] && while read -r p; do pids+=("$p"); done < "$RUNDIR/workers.pid"
+	[ -f "$RUNDIR/workers.pid" ] && while read -r p || [ -n "$p" ]; do pids+=("$p"); done < "$RUNDIR/workers.pid"
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for n in $(seq 50); do
 		local alive=0
