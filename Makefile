@@ -39,7 +39,7 @@ UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
 	  tests/unit/test_service tests/unit/test_conf
 UNIT_O	= $(UNIT:tests/unit/%=$(BUILD)/unit/%.o)
 
-.PHONY: all run check unit e2e deps bench clean
+.PHONY: all run check unit e2e deps bench prof clean
 
 all: $(FCGI_BIN) $(CTL_BIN)
 
@@ -89,6 +89,14 @@ check: deps
 
 $(BUILD)/floor: tests/bench/floor.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi
+
+$(BUILD)/prof: tests/bench/prof.c $(CORE_O)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Instruction counts per request inside the worker (callgrind), by
+# function: where the time of show, list and put goes.
+prof: all $(BUILD)/prof
+	@python3 tests/bench/prof.py
 
 # The service against the floor, with wrk (QUICK=1: about a minute).
 bench: deps

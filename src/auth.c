@@ -45,7 +45,17 @@ role_allows(enum role r, enum method m)
 void
 auth_hash(const char *secret, size_t len, unsigned char out[AUTH_HASH_LEN])
 {
-	SHA256((const unsigned char *)secret, len, out);
+	/* SHA256() fetches the algorithm on every call in OpenSSL 3; a
+	 * worker fetches it once (and OpenSSL frees it at exit). */
+	static EVP_MD	*md;
+	unsigned int	 n = AUTH_HASH_LEN;
+
+	if (md == NULL && (md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
+		SHA256((const unsigned char *)secret, len, out);
+		return;
+	}
+	if (EVP_Digest(secret, len, out, &n, md, NULL) != 1)
+		SHA256((const unsigned char *)secret, len, out);
 }
 
 static const char b64[] =

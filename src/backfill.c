@@ -449,6 +449,25 @@ out:
 	return rc;
 }
 
+/* Each field's key as written: '{"id": ', ', "block_uuid": ', ... */
+#define KEY(first, name)	{ first "\"" name "\": ", \
+				  sizeof(first "\"" name "\": ") - 1 }
+static const struct {
+	const char	*s;
+	size_t		 len;
+} keys[BF__MAX] = {
+	KEY("{", "id"), KEY(", ", "block_uuid"), KEY(", ", "completed_at"),
+	KEY(", ", "created_at"), KEY(", ", "end_datetime"),
+	KEY(", ", "failed_at"), KEY(", ", "interval_type"),
+	KEY(", ", "interval_units"), KEY(", ", "metrics"), KEY(", ", "name"),
+	KEY(", ", "pipeline_schedule_id"), KEY(", ", "pipeline_uuid"),
+	KEY(", ", "settings"), KEY(", ", "start_datetime"),
+	KEY(", ", "started_at"), KEY(", ", "status"), KEY(", ", "updated_at"),
+	KEY(", ", "variables"),
+};
+#undef KEY
+_Static_assert(sizeof(keys) / sizeof(keys[0]) == BF__MAX, "every key");
+
 void
 bf_present(struct buf *out, const struct backfill *b)
 {
@@ -458,12 +477,10 @@ bf_present(struct buf *out, const struct backfill *b)
 	size_t			 n;
 	int			 f;
 
-	buf_putc(out, '{');
 	for (f = 0; f < BF__MAX; f++) {
-		if (f > 0)
-			buf_add(out, ", ", 2);
-		buf_json_str(out, fields[f].name, strlen(fields[f].name));
-		buf_add(out, ": ", 2);
+		/* '{"id": ' then ', "block_uuid": ' ...: field names need no
+		 * escaping, so each key is written whole. */
+		buf_add(out, keys[f].s, keys[f].len);
 		v = &b->v[f];
 		if (v->null) {
 			buf_add(out, "null", 4);

@@ -56,7 +56,7 @@ buf_free(struct buf *b)
 }
 
 void
-buf_add(struct buf *b, const void *p, size_t n)
+buf_add_slow(struct buf *b, const void *p, size_t n)
 {
 	if (!buf_grow(b, n))
 		return;
@@ -70,12 +70,6 @@ void
 buf_puts(struct buf *b, const char *s)
 {
 	buf_add(b, s, strlen(s));
-}
-
-void
-buf_putc(struct buf *b, char c)
-{
-	buf_add(b, &c, 1);
 }
 
 void
@@ -98,11 +92,15 @@ buf_printf(struct buf *b, const char *fmt, ...)
 void
 buf_int(struct buf *b, int64_t v)
 {
-	char	 tmp[24];
-	int	 n;
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-	n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-	buf_add(b, tmp, (size_t)n);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void
@@ -117,7 +115,7 @@ buf_json_str(struct buf *b, const char *s, size_t len)
 	for (i = 0, run = 0; i < len; i++) {
 		c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
+			continue;	/* the common case: copied in runs */
 		buf_add(b, s + run, i - run);
 		run = i + 1;
 		switch (c) {

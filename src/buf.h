@@ -19,12 +19,33 @@ struct buf {
 int	buf_reserve(struct buf *, size_t);
 void	buf_reset(struct buf *);
 void	buf_free(struct buf *);
-void	buf_add(struct buf *, const void *, size_t);
+void	buf_add_slow(struct buf *, const void *, size_t);
 void	buf_puts(struct buf *, const char *);
-void	buf_putc(struct buf *, char);
 void	buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	buf_int(struct buf *, int64_t);
+/* Appends p[0..n). The common case, room to spare, stays inline. */
+static inline void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->len + n < b->cap && n > 0) {
+		__builtin_memcpy(b->data + b->len, p, n);
+		b->len += n;
+		b->data[b->len] = '\0';
+	} else
+		buf_add_slow(b, p, n);
+}
+
+static inline void
+buf_putc(struct buf *b, char c)
+{
+	if (b->len + 1 < b->cap) {
+		b->data[b->len++] = c;
+		b->data[b->len] = '\0';
+	} else
+		buf_add_slow(b, &c, 1);
+}
+
 /* Appends s[0..len) as a quoted JSON string, escaping as RFC 8259 asks. */
 void	buf_json_str(struct buf *, const char *, size_t);
 

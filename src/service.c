@@ -1,3 +1,4 @@
+#include <stdlib.h>
 #include <string.h>
 
 #include "handlers.h"
@@ -54,7 +55,8 @@ service_close(struct ctx *c)
 {
 	store_close(c->store);
 	c->store = NULL;
-	buf_free(&c->scratch);
+	free(c->auth);
+	c->auth = NULL;
 }
 
 static void
@@ -82,6 +84,7 @@ service_handle(struct ctx *c, const struct request *req,
 	enum route		 r;
 	handler_fn		 fn;
 	char			 allow[64], why[256];
+	int			 reading;
 	enum err		 e;
 
 	resp_reset(resp);
@@ -140,10 +143,24 @@ service_handle(struct ctx *c, const struct request *req,
 		resp_error(resp, ERR_UNAVAILABLE, NULL, NULL);
 		return;
 	}
-	if (c->conf.require_auth && r != ROUTE_STATUS &&
-	    (e = authenticate(c, req)) != ERR_OK) {
+	/* A read request runs in one read transaction, authentication
+	 * included: one snapshot instead of one per statement. A write
+	 * authenticates in its own, then takes the write lock. */
+	reading = req->method == M_GET || req->method == M_HEAD;
+	if (r != ROUTE_STATUS && (reading || c->conf.require_auth) &&
+	    (e = store_begin_read(c->store)) != ERR_OK) {
 		resp_error(resp, e, NULL, NULL);
 		return;
 	}
+	if (c->conf.require_auth && r != ROUTE_STATUS &&
+	    (e = authenticate(c, req)) != ERR_OK) {
+		store_rollback(c->store);
+		resp_error(resp, e, NULL, NULL);
+		return;
+	}
+	if (r != ROUTE_STATUS && !reading)
+		store_rollback(c->store);
 	fn(c, req, &m, resp);
+	if (r != ROUTE_STATUS && reading)
+		store_rollback(c->store);
 }

@@ -15,11 +15,12 @@
 #endif
 
 struct store;
+struct auth_cache;
 
 struct ctx {
-	struct conf	 conf;
-	struct store	*store;		/* opened on first use */
-	struct buf	 scratch;	/* reused across requests */
+	struct conf		 conf;
+	struct store		*store;		/* opened on first use */
+	struct auth_cache	*auth;		/* h_auth.c's, made on use */
 };
 
 /* Takes a copy of conf; opens nothing yet. */

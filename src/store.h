@@ -32,7 +32,7 @@ struct pipeline {
 };
 
 /* Schema version this program writes; store_open migrates older ones. */
-#define STORE_SCHEMA_VERSION	4
+#define STORE_SCHEMA_VERSION	5
 
 /* Opens (and, for an older schema, migrates in one transaction) the
  * database. On failure *why holds a one-line reason and *st is NULL:
@@ -64,6 +64,9 @@ enum err store_stats(struct store *, struct store_stats *);
 
 /* A write transaction that takes the write lock at once. */
 enum err store_begin(struct store *);
+/* A read transaction: one snapshot for several reads (end it with
+ * store_rollback), cheaper than a snapshot per statement. */
+enum err store_begin_read(struct store *);
 enum err store_commit(struct store *);
 void	 store_rollback(struct store *);
 
@@ -120,6 +123,9 @@ enum err store_cred_find(struct store *, enum cred_kind,
 /* Marks one revoked at now. ERR_NOT_FOUND if no such id of that kind. */
 enum err store_cred_revoke(struct store *, enum cred_kind, int64_t id,
 	    int64_t now);
+/* A number that changes whenever any credential is added, revoked or
+ * removed, so a worker may keep what it looked up until it does. */
+enum err store_cred_version(struct store *, int64_t *version);
 typedef int (*store_cred_fn)(const struct credential *, void *);
 enum err store_cred_list(struct store *, enum cred_kind, store_cred_fn,
 	    void *);

@@ -2,6 +2,7 @@
  * The store over SQLite 3: one connection per worker, opened after fork,
  * WAL, statements prepared once and reset after every use.
  */
+#include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ _Static_assert(sizeof(cols) / sizeof(cols[0]) == BF__MAX, "every field");
 
 enum sql {
 	SQL_BEGIN,
+	SQL_BEGIN_READ,
 	SQL_COMMIT,
 	SQL_ROLLBACK,
 	SQL_PING,
@@ -68,6 +70,7 @@ enum sql {
 	SQL_CRED_FIND,
 	SQL_CRED_REVOKE,
 	SQL_CRED_LIST,
+	SQL_CRED_VERSION,
 	SQL_RUNS_COMPLETED,
 	SQL_RUNS_SUPERSEDE_CANCEL,
 	SQL_RUNS_SUPERSEDE,
@@ -90,6 +93,7 @@ enum sql {
  * ?(f + 2). One persistent statement serves every partial update. */
 static const char *const sqls[SQL__MAX] = {
 	[SQL_BEGIN] = "BEGIN IMMEDIATE",
+	[SQL_BEGIN_READ] = "BEGIN DEFERRED",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
 	[SQL_PING] = "SELECT value FROM counter WHERE name = 'backfills'",
@@ -138,6 +142,8 @@ static const char *const sqls[SQL__MAX] = {
 	    "coalesce(revoked_at, ?3) WHERE id = ?2 AND kind = ?1",
 	[SQL_CRED_LIST] = "SELECT " CRED_COLS " FROM credential "
 	    "WHERE kind = ?1 ORDER BY id",
+	[SQL_CRED_VERSION] =
+	    "SELECT value FROM counter WHERE name = 'credentials'",
 	[SQL_RUNS_COMPLETED] = "SELECT execution_date FROM pipeline_run "
 	    "WHERE backfill_id = ?1 AND latest = 1 AND status = 'completed' "
 	    "ORDER BY execution_date",
@@ -262,6 +268,18 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"  completed INTEGER NOT NULL DEFAULT 0,"
 	"  failed INTEGER NOT NULL DEFAULT 0,"
 	"  cancelled INTEGER NOT NULL DEFAULT 0);",
+	/* 4 -> 5: a version of the credentials, bumped by every change to
+	 * them, so workers can keep their lookups until it moves. */
+	"INSERT INTO counter VALUES ('credentials', 0);"
+	"CREATE TRIGGER credential_added AFTER INSERT ON credential BEGIN"
+	"  UPDATE counter SET value = value + 1 WHERE name = 'credentials';"
+	"END;"
+	"CREATE TRIGGER credential_changed AFTER UPDATE ON credential BEGIN"
+	"  UPDATE counter SET value = value + 1 WHERE name = 'credentials';"
+	"END;"
+	"CREATE TRIGGER credential_removed AFTER DELETE ON credential BEGIN"
+	"  UPDATE counter SET value = value + 1 WHERE name = 'credentials';"
+	"END;",
 };
 
 struct store {
@@ -272,16 +290,17 @@ struct store {
 };
 
 /*
- * The busy handler: polls every 100 microseconds until busy_timeout has
- * passed. SQLite's own handler sleeps in steps that grow to 100 ms, so a
- * writer that queues behind another can wait far longer than the lock
- * is held; writes here hold it for well under a millisecond.
+ * The busy handler. Writes here hold the lock for tens of microseconds,
+ * so a waiter first yields the CPU (on a busy machine the holder is
+ * often the one waiting for it), then polls every 50 microseconds until
+ * busy_timeout has passed. SQLite's own handler sleeps in steps that
+ * grow to 100 ms, far longer than the lock is held.
  */
 static int
 busy_wait(void *arg, int count)
 {
 	struct store	*st = arg;
-	struct timespec	 now, nap = { 0, 100000 };
+	struct timespec	 now, nap = { 0, 50000 };
 	long		 ms;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -291,7 +310,10 @@ busy_wait(void *arg, int count)
 	    (now.tv_nsec - st->busy_since.tv_nsec) / 1000000;
 	if (ms >= st->busy_timeout)
 		return 0;
-	nanosleep(&nap, NULL);
+	if (count < 32)
+		sched_yield();
+	else
+		nanosleep(&nap, NULL);
 	return 1;
 }
 
@@ -491,6 +513,13 @@ store_begin(struct store *st)
 {
 	stmt(st, SQL_BEGIN);
 	return run(st, SQL_BEGIN);
+}
+
+enum err
+store_begin_read(struct store *st)
+{
+	stmt(st, SQL_BEGIN_READ);
+	return run(st, SQL_BEGIN_READ);
 }
 
 enum err
@@ -885,6 +914,17 @@ store_cred_revoke(struct store *st, enum cred_kind k, int64_t id,
 	if ((e = run(st, SQL_CRED_REVOKE)) != ERR_OK)
 		return e;
 	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err
+store_cred_version(struct store *st, int64_t *version)
+{
+	sqlite3_stmt	*s = stmt(st, SQL_CRED_VERSION);
+	int		 rc = sqlite3_step(s);
+
+	*version = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+	sqlite3_reset(s);
+	return rc == SQLITE_ROW ? ERR_OK : fail(st, rc, "credential version");
 }
 
 enum err
