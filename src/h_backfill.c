@@ -314,14 +314,9 @@ h_backfill_create(struct ctx *c, const struct request *req,
 		resp_error(resp, e, NULL, &fe);
 		goto out;
 	}
-	if ((e = store_begin(c->store)) != ERR_OK)
-		goto fail;
 	if ((e = check_pipeline(c, m)) != ERR_OK ||
-	    (e = store_backfill_insert(c->store, &b)) != ERR_OK ||
-	    (e = store_commit(c->store)) != ERR_OK) {
-		store_rollback(c->store);
+	    (e = store_backfill_insert(c->store, &b)) != ERR_OK)
 		goto fail;
-	}
 	resp->status = 201;
 	snprintf(loc, sizeof(loc), "/api/backfills/%lld",
 	    (long long)b.v[BF_ID].i);
@@ -463,32 +458,23 @@ h_backfill_update(struct ctx *c, const struct request *req,
 	memset(&b, 0, sizeof(b));
 	if (decode(req, resp, 1, &root, &p) < 0)
 		goto out;
-	if ((e = store_begin(c->store)) != ERR_OK)
-		goto fail;
 	if ((e = load(c, m, &b)) != ERR_OK)
-		goto rollback;
+		goto fail;
 	bf_etag(&b, etag);
 	if (req->if_match != NULL && !etag_matches(req->if_match, etag)) {
 		e = ERR_PRECONDITION;
-		goto rollback;
+		goto fail;
 	}
-	if ((e = bf_apply(&b, &p, now, &changed, &fe, &detail)) != ERR_OK)
-		goto rollback;
-	if ((changed & PLAN_FIELDS) &&
-	    (e = plan_check(&b, c->conf.max_runs, &fe)) != ERR_OK)
-		goto rollback;
-	if ((changed & BF_BIT(BF_STATUS)) &&
-	    (e = status_effects(c, &b, now)) != ERR_OK)
-		goto rollback;
-	if (changed != 0 &&
-	    (e = store_backfill_update(c->store, &b, changed)) != ERR_OK)
-		goto rollback;
-	if ((e = store_commit(c->store)) != ERR_OK)
+	if ((e = bf_apply(&b, &p, now, &changed, &fe, &detail)) != ERR_OK ||
+	    ((changed & PLAN_FIELDS) &&
+	    (e = plan_check(&b, c->conf.max_runs, &fe)) != ERR_OK) ||
+	    ((changed & BF_BIT(BF_STATUS)) &&
+	    (e = status_effects(c, &b, now)) != ERR_OK) ||
+	    (changed != 0 &&
+	    (e = store_backfill_update(c->store, &b, changed)) != ERR_OK))
 		goto fail;
 	present_one(resp, &b);
 	goto out;
-rollback:
-	store_rollback(c->store);
 fail:
 	resp_error(resp, e, detail, &fe);
 out:
@@ -506,23 +492,17 @@ h_backfill_delete(struct ctx *c, const struct request *req,
 	enum err	 e;
 
 	memset(&b, 0, sizeof(b));
-	if ((e = store_begin(c->store)) != ERR_OK)
-		goto fail;
 	if ((e = load(c, m, &b)) != ERR_OK)
-		goto rollback;
+		goto fail;
 	bf_etag(&b, etag);
 	if (req->if_match != NULL && !etag_matches(req->if_match, etag)) {
 		e = ERR_PRECONDITION;
-		goto rollback;
+		goto fail;
 	}
 	if ((e = store_backfill_delete(c->store, m->id)) != ERR_OK)
-		goto rollback;
-	if ((e = store_commit(c->store)) != ERR_OK)
 		goto fail;
 	present_one(resp, &b);
 	goto out;
-rollback:
-	store_rollback(c->store);
 fail:
 	resp_error(resp, e, NULL, NULL);
 out:

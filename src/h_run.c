@@ -107,27 +107,21 @@ h_run_update(struct ctx *c, const struct request *req,
 	    != ERR_OK ||
 	    (e = run_report_decode(root, &to, &fe, &detail)) != ERR_OK)
 		goto fail;
-	if ((e = store_begin(c->store)) != ERR_OK)
-		goto fail;
 	if ((e = store_run_get(c->store, m->id, &r)) != ERR_OK)
-		goto rollback;
+		goto fail;
 	old = r.status;
 	if ((e = run_apply(&r, to, now, &changed)) != ERR_OK) {
 		detail = "A run moves initial -> running -> completed or "
 		    "failed, and to cancelled from initial or running.";
-		goto rollback;
+		goto fail;
 	}
 	if (changed &&
 	    ((e = store_run_update(c->store, &r, old)) != ERR_OK ||
 	    (r.latest && (e = backfill_follow(c, r.backfill_id, to, now))
 	    != ERR_OK)))
-		goto rollback;
-	if ((e = store_commit(c->store)) != ERR_OK)
 		goto fail;
 	present_one(resp, &r);
 	goto out;
-rollback:
-	store_rollback(c->store);
 fail:
 	resp_error(resp, e, detail, &fe);
 out:

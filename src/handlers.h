@@ -1,7 +1,8 @@
 /*
  * handlers: one function per route and method. Each gets a request that
  * passed routing, method, body-size checks and (when on) authentication,
- * with an open store, and fills the response.
+ * inside the request's transaction (service.c commits a write that
+ * answers 2xx and rolls back anything else), and fills the response.
  */
 #ifndef HANDLERS_H
 #define HANDLERS_H
@@ -44,7 +45,7 @@ int	page_query(const struct request *, struct response *,
 	    int64_t *limit, int64_t *offset);
 
 /* h_backfill.c: after a run report moved a backfill's status, writes the
- * change (timestamps, version) in the open transaction. */
+ * change (timestamps, version) in the request's transaction. */
 enum err backfill_follow(struct ctx *, int64_t backfill_id,
 	    enum bf_status run_to, int64_t now);
 

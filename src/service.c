@@ -84,7 +84,7 @@ service_handle(struct ctx *c, const struct request *req,
 	enum route		 r;
 	handler_fn		 fn;
 	char			 allow[64], why[256];
-	int			 reading;
+	int			 writing;
 	enum err		 e;
 
 	resp_reset(resp);
@@ -143,24 +143,28 @@ service_handle(struct ctx *c, const struct request *req,
 		resp_error(resp, ERR_UNAVAILABLE, NULL, NULL);
 		return;
 	}
-	/* A read request runs in one read transaction, authentication
-	 * included: one snapshot instead of one per statement. A write
-	 * authenticates in its own, then takes the write lock. */
-	reading = req->method == M_GET || req->method == M_HEAD;
-	if (r != ROUTE_STATUS && (reading || c->conf.require_auth) &&
-	    (e = store_begin_read(c->store)) != ERR_OK) {
-		resp_error(resp, e, NULL, NULL);
+	/* One transaction per request, authentication included: a read
+	 * takes one snapshot, a write takes the write lock at once
+	 * (BEGIN IMMEDIATE) and commits only what answers 2xx. */
+	if (r == ROUTE_STATUS) {
+		fn(c, req, &m, resp);
 		return;
 	}
-	if (c->conf.require_auth && r != ROUTE_STATUS &&
-	    (e = authenticate(c, req)) != ERR_OK) {
+	writing = req->method != M_GET && req->method != M_HEAD;
+	e = writing ? store_begin(c->store) : store_begin_read(c->store);
+	if (e == ERR_OK && c->conf.require_auth)
+		e = authenticate(c, req);
+	if (e != ERR_OK) {
 		store_rollback(c->store);
 		resp_error(resp, e, NULL, NULL);
 		return;
 	}
-	if (r != ROUTE_STATUS && !reading)
-		store_rollback(c->store);
 	fn(c, req, &m, resp);
-	if (r != ROUTE_STATUS && reading)
+	if (!writing || resp->status >= 300)
 		store_rollback(c->store);
+	else if ((e = store_commit(c->store)) != ERR_OK) {
+		buf_reset(&resp->headers);
+		cors_headers(c, req, resp);
+		resp_error(resp, e, NULL, NULL);
+	}
 }
