@@ -63,6 +63,28 @@ parse_num(const char *v, int64_t lo, int64_t hi, int units, int64_t *out)
 	return 0;
 }
 
+/* A size in bytes with an optional K, M or G suffix; 0 allowed. */
+static int
+parse_size(const char *v, int64_t *out)
+{
+	size_t	 len = strlen(v);
+	char	 num[32];
+	int64_t	 mul = 1;
+
+	if (len == 0 || len >= sizeof(num))
+		return -1;
+	memcpy(num, v, len + 1);
+	if (num[len - 1] == 'G' || num[len - 1] == 'g') {
+		mul = 1LL << 30;
+		num[--len] = '\0';
+	}
+	if (parse_num(num, 0, 1LL << 40, 1, out) < 0 ||
+	    *out > (1LL << 40) / mul)
+		return -1;
+	*out *= mul;
+	return 0;
+}
+
 static int
 parse_bool(const char *v, int *out)
 {
@@ -130,6 +152,10 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be a whole number from 1 to 10000000";
 		if ((rc = parse_num(v, 1, 10000000, 0, &n)) == 0)
 			c->max_runs = n;
+	} else if (strcmp(key, "max_db_size") == 0) {
+		why = "must be bytes (K, M suffixes), 0 for no cap, up to 1 TiB";
+		if ((rc = parse_size(v, &n)) == 0)
+			c->max_db_size = n;
 	} else if (strcmp(key, "require_authentication") == 0) {
 		why = "must be on or off";
 		if ((rc = parse_bool(v, &b)) == 0)

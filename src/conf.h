@@ -18,6 +18,7 @@ struct conf {
 	size_t		 max_body;		/* bytes */
 	int		 busy_timeout;		/* milliseconds */
 	int64_t		 max_runs;
+	int64_t		 max_db_size;		/* bytes; 0: no cap */
 	int		 require_auth;
 	char		 jwt_secret[512];
 	char		 cors_origin[512];	/* "" sends no CORS headers */

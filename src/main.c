@@ -226,6 +226,7 @@ worker_loop(int fd, void *arg)
 {
 	struct worker	*w = arg;
 	struct sigaction sa;
+	sigset_t	 term;
 	FCGX_Request	 fr;
 	struct source	 src;
 
@@ -243,9 +244,16 @@ worker_loop(int fd, void *arg)
 	    w->c->conf.path, w->c->conf.database);
 	FCGX_InitRequest(&fr, fd, 0);
 	src.fcgi = &fr;
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		/* A stop asked for mid-request waits until it is answered: no
+		 * read or write of this request sees EINTR. */
+		sigprocmask(SIG_BLOCK, &term, NULL);
 		serve_one(w->c, &src, w->body, w->out, w->resp);
 		FCGX_Finish_r(&fr);
+		sigprocmask(SIG_UNBLOCK, &term, NULL);
 	}
 	FCGX_Free(&fr, 1);
 	log_msg(LOG_INFO, "worker stopped");

@@ -18,13 +18,17 @@
 
 #define WORKERS_MAX	256
 
-static volatile sig_atomic_t got_term;
+#define STOP_GRACE	30	/* seconds a stopping worker may take */
+
+static volatile sig_atomic_t got_term, got_alarm;
 
 static void
 on_term(int sig)
 {
-	(void)sig;
-	got_term = 1;
+	if (sig == SIGALRM)
+		got_alarm = 1;
+	else
+		got_term = 1;
 }
 
 int
@@ -84,6 +88,7 @@ spawn(int fd, int (*worker)(int, void *), void *arg)
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGHUP, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
 		_exit(worker(fd, arg));
 	}
 	if (pid < 0)
@@ -112,6 +117,7 @@ prefork_run(int fd, const char *path, int workers,
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	for (i = 0; i < workers; i++) {
@@ -148,8 +154,18 @@ prefork_run(int fd, const char *path, int workers,
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
 	close(fd);
+	/* Each worker finishes the request in hand; one still there after
+	 * STOP_GRACE seconds (stuck in accept, say) is killed. */
+	alarm(STOP_GRACE);
 	for (alive = workers; alive > 0; ) {
 		pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == EINTR && got_alarm) {
+			for (i = 0; i < workers; i++)
+				if (pids[i] > 0)
+					kill(pids[i], SIGKILL);
+			got_alarm = 0;
+			continue;
+		}
 		if (pid < 0 && errno == EINTR)
 			continue;
 		if (pid < 0)

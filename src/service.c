@@ -43,6 +43,7 @@ service_open(struct ctx *c, char *why, size_t whylen)
 		.durability_full = c->conf.durability_full,
 		.busy_timeout = c->conf.busy_timeout,
 		.create = 0,
+		.max_size = c->conf.max_db_size,
 	};
 
 	if (c->store != NULL)
@@ -76,9 +77,25 @@ cors_headers(const struct ctx *c, const struct request *req,
 	resp_header(resp, "Access-Control-Expose-Headers", "ETag, Location");
 }
 
+static void handle(struct ctx *, const struct request *,
+    struct response *);
+
 void
 service_handle(struct ctx *c, const struct request *req,
     struct response *resp)
+{
+	handle(c, req, resp);
+	/* A database that went missing or bad is reopened next time. */
+	if (c->store != NULL && store_broken(c->store)) {
+		log_msg(LOG_WARN, "database %s failed; reopening it on the "
+		    "next request", c->conf.database);
+		store_close(c->store);
+		c->store = NULL;
+	}
+}
+
+static void
+handle(struct ctx *c, const struct request *req, struct response *resp)
 {
 	struct route_match	 m;
 	enum route		 r;

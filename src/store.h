@@ -23,6 +23,7 @@ struct store_opts {
 	int		 durability_full;
 	int		 busy_timeout;	/* milliseconds */
 	int		 create;	/* create the file if missing */
+	int64_t		 max_size;	/* bytes the file may grow to; 0: any */
 };
 
 struct pipeline {
@@ -45,6 +46,10 @@ void	 store_close(struct store *);
 enum err store_schema_version(struct store *, int *version);
 /* Cheap read that fails when the database cannot be read. */
 enum err store_ping(struct store *);
+/* Whether the database failed in a way a new connection may cure (the
+ * file went missing, is not a database, or I/O failed): the caller
+ * should close this store and open a new one for the next request. */
+int	 store_broken(const struct store *);
 
 /* Copies the whole database to path with the online-backup API (safe
  * while others read and write it). ERR_PRECONDITION if path exists. */

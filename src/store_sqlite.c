@@ -287,6 +287,7 @@ struct store {
 	sqlite3_stmt	*stmt[SQL__MAX];
 	int		 busy_timeout;	/* milliseconds */
 	struct timespec	 busy_since;
+	int		 broken;	/* see store_broken() */
 };
 
 /*
@@ -324,14 +325,16 @@ fail(struct store *st, int rc, const char *what)
 	log_msg(LOG_ERROR, "sqlite: %s: %s (%d)", what,
 	    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), rc);
 	switch (rc & 0xff) {
+	case SQLITE_CANTOPEN:
+	case SQLITE_NOTADB:
+	case SQLITE_CORRUPT:
+	case SQLITE_IOERR:
+		st->broken = 1;
+		return ERR_UNAVAILABLE;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 	case SQLITE_READONLY:
-	case SQLITE_CANTOPEN:
 	case SQLITE_FULL:
-	case SQLITE_IOERR:
-	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
 	case SQLITE_PERM:
 	case SQLITE_PROTOCOL:
 	case SQLITE_NOMEM:
@@ -460,8 +463,10 @@ store_open(struct store **out, const struct store_opts *o, char *why,
 	st->busy_timeout = o->busy_timeout;
 	sqlite3_busy_handler(st->db, busy_wait, st);
 	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON",
-	    o->durability_full ? "FULL" : "NORMAL");
+	    "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; "
+	    "PRAGMA max_page_count = %lld",
+	    o->durability_full ? "FULL" : "NORMAL",
+	    o->max_size > 0 ? (long long)(o->max_size / 4096) : 4294967294LL);
 	if ((rc = exec(st, sql, why, whylen)) != SQLITE_OK ||
 	    (rc = migrate(st, why, whylen)) != SQLITE_OK)
 		goto fail;
@@ -499,6 +504,12 @@ store_schema_version(struct store *st, int *version)
 	int	 rc = user_version(st, version);
 
 	return rc == SQLITE_OK ? ERR_OK : fail(st, rc, "user_version");
+}
+
+int
+store_broken(const struct store *st)
+{
+	return st->broken;
 }
 
 enum err

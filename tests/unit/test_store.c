@@ -32,7 +32,7 @@ T(const char *s)
 static enum err
 open_db(struct store **out, int create)
 {
-	struct store_opts o = { dbpath, 1, 2000, create };
+	struct store_opts o = { dbpath, 1, 2000, create, 0 };
 	char	 why[256] = "";
 	enum err e;
 
@@ -692,7 +692,7 @@ raw_exec(const char *sql)
 
 START_TEST(newer_schema_refused)
 {
-	struct store_opts o = { dbpath, 1, 2000, 0 };
+	struct store_opts o = { dbpath, 1, 2000, 0, 0 };
 	char	 why[256] = "";
 
 	raw_exec("CREATE TABLE future (x); PRAGMA user_version = 99;");
