@@ -53,9 +53,9 @@ $(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | $(BUILD)
 $(BUILD):
 	mkdir -p $(BUILD)
 
-$(FCGI_BIN): $(CORE_O) $(BUILD)/main.o $(BUILD)/prefork.o
+$(FCGI_BIN): $(CORE_O) $(BUILD)/main.o $(BUILD)/prefork.o $(BUILD)/sandbox.o
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lseccomp
 
 $(CTL_BIN): $(CORE_O) $(BUILD)/backfillctl.o
 	@mkdir -p $(dir $@)

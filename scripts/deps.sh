@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libfcgi-dev libfcgi-bin spawn-fcgi
 libjson-c-dev libsqlite3-dev sqlite3 libinih-dev libssl-dev check
-nginx-light curl python3 wrk"
+nginx-light curl python3 wrk libseccomp-dev"
 [ -n "${EXTRA_PKGS:-}" ] && PKGS="$PKGS $EXTRA_PKGS"
 
 missing=""

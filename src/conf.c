@@ -33,6 +33,7 @@ conf_defaults(struct conf *c)
 	c->require_auth = 0;
 	snprintf(c->cors_origin, sizeof(c->cors_origin), "*");
 	c->log_level = LOG_INFO;
+	c->sandbox = 1;
 }
 
 /* Parses a whole decimal number in [lo, hi], with an optional K or M
@@ -160,6 +161,10 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be on or off";
 		if ((rc = parse_bool(v, &b)) == 0)
 			c->require_auth = b;
+	} else if (strcmp(key, "sandbox") == 0) {
+		why = "must be on or off";
+		if ((rc = parse_bool(v, &b)) == 0)
+			c->sandbox = b;
 	} else if (strcmp(key, "jwt_secret") == 0) {
 		why = "must be 1 to 180 characters";
 		rc = v[0] == '\0' || strlen(v) > VALUE_MAX ? -1 :

@@ -23,6 +23,7 @@ struct conf {
 	char		 jwt_secret[512];
 	char		 cors_origin[512];	/* "" sends no CORS headers */
 	enum log_level	 log_level;
+	int		 sandbox;		/* seccomp after start-up */
 };
 
 /* Fills c with the built-in defaults. */

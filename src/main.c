@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "prefork.h"
+#include "sandbox.h"
 #include "service.h"
 
 #define DRAIN_MAX	(64u << 20)	/* discard at most this of a refused body */
@@ -207,7 +208,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: backfills.fcgi [-c conf] "
-	    "[-s socket [-n workers] [-M mode] [-G group]]\n");
+	    "[-s socket [-n workers] [-M mode] [-G group]]\n"
+	    "       backfills.fcgi -X    (sandbox self-test: must die of "
+	    "SIGSYS)\n");
 	exit(2);
 }
 
@@ -240,8 +243,11 @@ worker_loop(int fd, void *arg)
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
-	log_msg(LOG_INFO, "worker started (conf %s, database %s)",
-	    w->c->conf.path, w->c->conf.database);
+	if (w->c->conf.sandbox && sandbox_enter() < 0)
+		return 1;
+	log_msg(LOG_INFO, "worker started (conf %s, database %s%s)",
+	    w->c->conf.path, w->c->conf.database,
+	    w->c->conf.sandbox ? ", sandboxed" : "");
 	FCGX_InitRequest(&fr, fd, 0);
 	src.fcgi = &fr;
 	sigemptyset(&term);
@@ -279,8 +285,17 @@ main(int argc, char *argv[])
 	int		 ch, fd;
 	enum err	 e;
 
-	while ((ch = getopt(argc, argv, "c:s:n:M:G:")) != -1)
+	while ((ch = getopt(argc, argv, "c:s:n:M:G:X")) != -1)
 		switch (ch) {
+		case 'X':
+			/* Self-test: enter the sandbox, then try execve; the
+			 * sandbox must kill the process (SIGSYS). */
+			if (sandbox_enter() < 0)
+				return 1;
+			execl("/bin/true", "true", (char *)NULL);
+			fprintf(stderr, "backfills.fcgi: execve was not "
+			    "stopped by the sandbox\n");
+			return 3;
 		case 'c':
 			flag = optarg;
 			break;

@@ -140,8 +140,9 @@ prefork_run(int fd, const char *path, int workers,
 			log_msg(LOG_ERROR, "worker %d killed by signal %d; "
 			    "replacing it", (int)pid, WTERMSIG(status));
 		else
-			log_msg(LOG_ERROR, "worker %d exited with %d; "
-			    "replacing it", (int)pid, WEXITSTATUS(status));
+			log_msg(WEXITSTATUS(status) ? LOG_ERROR : LOG_WARN,
+			    "worker %d exited with %d; replacing it", (int)pid,
+			    WEXITSTATUS(status));
 		/* A worker that cannot even start is not restarted in a
 		 * tight loop: at most once a second. */
 		if (time(NULL) - born[i] < 1)

@@ -1,0 +1,86 @@
+#include <sys/prctl.h>
+
+#include <errno.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sandbox.h"
+
+/*
+ * What a serving worker calls, found with strace -f over the end-to-end
+ * suite: the FastCGI socket (accept, read, write, poll, shutdown,
+ * close), SQLite (open, pread/pwrite, fcntl locks, fsync, ftruncate,
+ * unlink of its -wal/-shm files, fchown of them when run as root, stat),
+ * memory (brk, mmap, ...), time and signals, and logging to stderr.
+ * Anything else (execve, socket, connect, fork, ptrace, kill, ...) kills
+ * the process.
+ */
+static const int allowed[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(read),
+	SCMP_SYS(readv), SCMP_SYS(write), SCMP_SYS(writev),
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(poll),
+	SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
+	SCMP_SYS(shutdown), SCMP_SYS(close), SCMP_SYS(getpeername),
+	SCMP_SYS(getsockname), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
+	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(fcntl),
+	SCMP_SYS(lseek), SCMP_SYS(fsync), SCMP_SYS(fdatasync),
+	SCMP_SYS(ftruncate), SCMP_SYS(unlink), SCMP_SYS(unlinkat),
+	SCMP_SYS(fchown), SCMP_SYS(fchmod), SCMP_SYS(fstat),
+	SCMP_SYS(newfstatat), SCMP_SYS(stat), SCMP_SYS(lstat),
+	SCMP_SYS(statx), SCMP_SYS(access), SCMP_SYS(faccessat),
+	SCMP_SYS(getcwd), SCMP_SYS(readlink), SCMP_SYS(readlinkat),
+	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
+	SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(futex),
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
+	SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
+	SCMP_SYS(sched_yield), SCMP_SYS(getrandom), SCMP_SYS(getpid),
+	SCMP_SYS(gettid), SCMP_SYS(getppid), SCMP_SYS(getuid),
+	SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(rt_sigreturn), SCMP_SYS(restart_syscall),
+	SCMP_SYS(exit), SCMP_SYS(exit_group),
+#if defined(__SANITIZE_ADDRESS__)
+	/* AddressSanitizer's leak check at exit stops the world with a
+	 * tracer thread and reads /proc/self/maps. */
+	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(ptrace),
+	SCMP_SYS(wait4), SCMP_SYS(prctl), SCMP_SYS(sigaltstack),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(getdents64),
+	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(tgkill),
+	SCMP_SYS(kill), SCMP_SYS(prlimit64), SCMP_SYS(set_tid_address),
+#endif
+};
+
+int
+sandbox_enter(void)
+{
+	scmp_filter_ctx	 f;
+	size_t		 i;
+	int		 rc;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		fprintf(stderr, "backfills.fcgi: no_new_privs: %s\n",
+		    strerror(errno));
+		return -1;
+	}
+	if ((f = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		fprintf(stderr, "backfills.fcgi: seccomp_init failed\n");
+		return -1;
+	}
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if (allowed[i] >= 0 && (rc = seccomp_rule_add(f,
+		    SCMP_ACT_ALLOW, allowed[i], 0)) < 0) {
+			fprintf(stderr, "backfills.fcgi: seccomp rule: %s\n",
+			    strerror(-rc));
+			seccomp_release(f);
+			return -1;
+		}
+	rc = seccomp_load(f);
+	seccomp_release(f);
+	if (rc < 0) {
+		fprintf(stderr, "backfills.fcgi: seccomp_load: %s\n",
+		    strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
