@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "store.h"
+#include "store_impl.h"
 
 #define COLS	"id, block_uuid, completed_at, created_at, end_datetime, " \
 		"failed_at, interval_type, interval_units, metrics, name, " \
@@ -282,7 +282,7 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
 	"END;",
 };
 
-struct store {
+struct store_impl {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[SQL__MAX];
 	int		 busy_timeout;	/* milliseconds */
@@ -300,7 +300,7 @@ struct store {
 static int
 busy_wait(void *arg, int count)
 {
-	struct store	*st = arg;
+	struct store_impl *st = arg;
 	struct timespec	 now, nap = { 0, 50000 };
 	long		 ms;
 
@@ -320,7 +320,7 @@ busy_wait(void *arg, int count)
 
 /* Maps a SQLite result code to the program's error, logging it. */
 static enum err
-fail(struct store *st, int rc, const char *what)
+fail(struct store_impl *st, int rc, const char *what)
 {
 	log_msg(LOG_ERROR, "sqlite: %s: %s (%d)", what,
 	    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc), rc);
@@ -346,7 +346,7 @@ fail(struct store *st, int rc, const char *what)
 
 /* Returns the statement, reset and unbound, ready to bind. */
 static sqlite3_stmt *
-stmt(struct store *st, enum sql q)
+stmt(struct store_impl *st, enum sql q)
 {
 	sqlite3_reset(st->stmt[q]);
 	sqlite3_clear_bindings(st->stmt[q]);
@@ -355,7 +355,7 @@ stmt(struct store *st, enum sql q)
 
 /* Steps a statement that returns no row; resets it. */
 static enum err
-run(struct store *st, enum sql q)
+run(struct store_impl *st, enum sql q)
 {
 	int	 rc = sqlite3_step(st->stmt[q]);
 
@@ -366,7 +366,7 @@ run(struct store *st, enum sql q)
 }
 
 static int
-exec(struct store *st, const char *sql, char *why, size_t whylen)
+exec(struct store_impl *st, const char *sql, char *why, size_t whylen)
 {
 	char	*msg = NULL;
 	int	 rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
@@ -379,7 +379,7 @@ exec(struct store *st, const char *sql, char *why, size_t whylen)
 }
 
 static int
-user_version(struct store *st, int *v)
+user_version(struct store_impl *st, int *v)
 {
 	sqlite3_stmt	*s;
 	int		 rc;
@@ -395,12 +395,15 @@ user_version(struct store *st, int *v)
 	return rc;
 }
 
+static void	sq_close(struct store_impl *);
+static void	sq_rollback(struct store_impl *);
+
 /* migrate()'s answer for a database from a newer program. */
 #define SCHEMA_NEWER	(-1)
 
 /* Brings the schema to STORE_SCHEMA_VERSION in one transaction. */
 static int
-migrate(struct store *st, char *why, size_t whylen)
+migrate(struct store_impl *st, char *why, size_t whylen)
 {
 	char	 sql[64];
 	int	 v, rc;
@@ -437,11 +440,11 @@ fail:
 	return rc;
 }
 
-enum err
-store_open(struct store **out, const struct store_opts *o, char *why,
+static enum err
+sq_open(struct store_impl **out, const struct store_opts *o, char *why,
     size_t whylen)
 {
-	struct store	*st;
+	struct store_impl *st;
 	char		 sql[128];
 	int		 rc, q, flags = SQLITE_OPEN_READWRITE |
 			    SQLITE_OPEN_NOMUTEX;
@@ -481,12 +484,12 @@ store_open(struct store **out, const struct store_opts *o, char *why,
 	*out = st;
 	return ERR_OK;
 fail:
-	store_close(st);
+	sq_close(st);
 	return rc == SCHEMA_NEWER ? ERR_PRECONDITION : ERR_UNAVAILABLE;
 }
 
-void
-store_close(struct store *st)
+static void
+sq_close(struct store_impl *st)
 {
 	int	 q;
 
@@ -498,54 +501,54 @@ store_close(struct store *st)
 	free(st);
 }
 
-enum err
-store_schema_version(struct store *st, int *version)
+static enum err
+sq_schema_version(struct store_impl *st, int *version)
 {
 	int	 rc = user_version(st, version);
 
 	return rc == SQLITE_OK ? ERR_OK : fail(st, rc, "user_version");
 }
 
-int
-store_broken(const struct store *st)
+static int
+sq_broken(const struct store_impl *st)
 {
 	return st->broken;
 }
 
-enum err
-store_ping(struct store *st)
+static enum err
+sq_ping(struct store_impl *st)
 {
 	stmt(st, SQL_PING);
 	return run(st, SQL_PING);
 }
 
-enum err
-store_begin(struct store *st)
+static enum err
+sq_begin(struct store_impl *st)
 {
 	stmt(st, SQL_BEGIN);
 	return run(st, SQL_BEGIN);
 }
 
-enum err
-store_begin_read(struct store *st)
+static enum err
+sq_begin_read(struct store_impl *st)
 {
 	stmt(st, SQL_BEGIN_READ);
 	return run(st, SQL_BEGIN_READ);
 }
 
-enum err
-store_commit(struct store *st)
+static enum err
+sq_commit(struct store_impl *st)
 {
 	enum err e;
 
 	stmt(st, SQL_COMMIT);
 	if ((e = run(st, SQL_COMMIT)) != ERR_OK)
-		store_rollback(st);
+		sq_rollback(st);
 	return e;
 }
 
-void
-store_rollback(struct store *st)
+static void
+sq_rollback(struct store_impl *st)
 {
 	if (!sqlite3_get_autocommit(st->db)) {
 		stmt(st, SQL_ROLLBACK);
@@ -580,15 +583,8 @@ pipeline_row(sqlite3_stmt *s, struct pipeline *p, int copy)
 	return ERR_OK;
 }
 
-void
-pipeline_free(struct pipeline *p)
-{
-	free(p->variables);
-	p->variables = NULL;
-}
-
-enum err
-store_pipeline_get(struct store *st, const char *uuid, struct pipeline *out)
+static enum err
+sq_pipeline_get(struct store_impl *st, const char *uuid, struct pipeline *out)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_PIPELINE_GET);
 	enum err	 e;
@@ -604,8 +600,8 @@ store_pipeline_get(struct store *st, const char *uuid, struct pipeline *out)
 	return e;
 }
 
-enum err
-store_pipeline_add(struct store *st, const char *uuid, const char *variables)
+static enum err
+sq_pipeline_add(struct store_impl *st, const char *uuid, const char *variables)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_PIPELINE_ADD);
 	int		 rc;
@@ -620,15 +616,15 @@ store_pipeline_add(struct store *st, const char *uuid, const char *variables)
 	return rc == SQLITE_DONE ? ERR_OK : fail(st, rc, "pipeline add");
 }
 
-enum err
-store_pipeline_remove(struct store *st, const char *uuid, int force,
+static enum err
+sq_pipeline_remove(struct store_impl *st, const char *uuid, int force,
     int64_t *removed)
 {
 	struct pipeline	 p;
 	enum err	 e;
 
 	*removed = 0;
-	if ((e = store_pipeline_get(st, uuid, &p)) != ERR_OK)
+	if ((e = sq_pipeline_get(st, uuid, &p)) != ERR_OK)
 		return e;
 	pipeline_free(&p);
 	if (p.backfill_count > 0 && !force)
@@ -641,8 +637,8 @@ store_pipeline_remove(struct store *st, const char *uuid, int force,
 	return run(st, SQL_PIPELINE_DELETE);
 }
 
-enum err
-store_pipeline_list(struct store *st, store_pipeline_fn fn, void *arg)
+static enum err
+sq_pipeline_list(struct store_impl *st, store_pipeline_fn fn, void *arg)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_PIPELINE_LIST);
 	struct pipeline	 p;
@@ -724,8 +720,8 @@ bind_field(sqlite3_stmt *s, int i, const struct backfill *b, int f)
 		    bf_itype_name((enum bf_itype)v->i));
 }
 
-enum err
-store_backfill_get(struct store *st, int64_t id, struct backfill *out)
+static enum err
+sq_backfill_get(struct store_impl *st, int64_t id, struct backfill *out)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_BACKFILL_GET);
 	enum err	 e;
@@ -742,8 +738,8 @@ store_backfill_get(struct store *st, int64_t id, struct backfill *out)
 	return e;
 }
 
-enum err
-store_backfill_insert(struct store *st, struct backfill *b)
+static enum err
+sq_backfill_insert(struct store_impl *st, struct backfill *b)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_BACKFILL_INSERT);
 	enum err	 e;
@@ -761,8 +757,8 @@ store_backfill_insert(struct store *st, struct backfill *b)
 	return ERR_OK;
 }
 
-enum err
-store_backfill_update(struct store *st, struct backfill *b, uint32_t changed)
+static enum err
+sq_backfill_update(struct store_impl *st, struct backfill *b, uint32_t changed)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_BACKFILL_UPDATE);
 	enum err	 e;
@@ -781,8 +777,8 @@ store_backfill_update(struct store *st, struct backfill *b, uint32_t changed)
 	return ERR_OK;
 }
 
-enum err
-store_backfill_delete(struct store *st, int64_t id)
+static enum err
+sq_backfill_delete(struct store_impl *st, int64_t id)
 {
 	enum err	 e;
 
@@ -792,8 +788,8 @@ store_backfill_delete(struct store *st, int64_t id)
 	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
-enum err
-store_backfill_list(struct store *st, const char *pipeline, int64_t limit,
+static enum err
+sq_backfill_list(struct store_impl *st, const char *pipeline, int64_t limit,
     int64_t offset, int64_t *count, int *next, store_backfill_fn fn,
     void *arg)
 {
@@ -807,7 +803,7 @@ store_backfill_list(struct store *st, const char *pipeline, int64_t limit,
 	*next = 0;
 	*count = 0;
 	if (pipeline != NULL) {
-		if ((e = store_pipeline_get(st, pipeline, &p)) == ERR_NOT_FOUND)
+		if ((e = sq_pipeline_get(st, pipeline, &p)) == ERR_NOT_FOUND)
 			return ERR_OK;
 		if (e != ERR_OK)
 			return e;
@@ -869,8 +865,8 @@ cred_row(sqlite3_stmt *s, struct credential *c)
 	return ERR_OK;
 }
 
-enum err
-store_cred_add(struct store *st, enum cred_kind k, struct credential *c)
+static enum err
+sq_cred_add(struct store_impl *st, enum cred_kind k, struct credential *c)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_CRED_ADD);
 	int		 rc;
@@ -892,8 +888,8 @@ store_cred_add(struct store *st, enum cred_kind k, struct credential *c)
 	return ERR_OK;
 }
 
-enum err
-store_cred_find(struct store *st, enum cred_kind k,
+static enum err
+sq_cred_find(struct store_impl *st, enum cred_kind k,
     const unsigned char hash[32], struct credential *out)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_CRED_FIND);
@@ -912,8 +908,8 @@ store_cred_find(struct store *st, enum cred_kind k,
 	return e;
 }
 
-enum err
-store_cred_revoke(struct store *st, enum cred_kind k, int64_t id,
+static enum err
+sq_cred_revoke(struct store_impl *st, enum cred_kind k, int64_t id,
     int64_t now)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_CRED_REVOKE);
@@ -927,8 +923,8 @@ store_cred_revoke(struct store *st, enum cred_kind k, int64_t id,
 	return sqlite3_changes(st->db) == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
-enum err
-store_cred_version(struct store *st, int64_t *version)
+static enum err
+sq_cred_version(struct store_impl *st, int64_t *version)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_CRED_VERSION);
 	int		 rc = sqlite3_step(s);
@@ -938,8 +934,8 @@ store_cred_version(struct store *st, int64_t *version)
 	return rc == SQLITE_ROW ? ERR_OK : fail(st, rc, "credential version");
 }
 
-enum err
-store_cred_list(struct store *st, enum cred_kind k, store_cred_fn fn,
+static enum err
+sq_cred_list(struct store_impl *st, enum cred_kind k, store_cred_fn fn,
     void *arg)
 {
 	sqlite3_stmt		*s = stmt(st, SQL_CRED_LIST);
@@ -955,8 +951,8 @@ store_cred_list(struct store *st, enum cred_kind k, store_cred_fn fn,
 	    fail(st, rc, "credential list");
 }
 
-enum err
-store_runs_completed(struct store *st, int64_t bid, int64_t **dates,
+static enum err
+sq_runs_completed(struct store_impl *st, int64_t bid, int64_t **dates,
     size_t *n)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_RUNS_COMPLETED);
@@ -988,8 +984,8 @@ store_runs_completed(struct store *st, int64_t bid, int64_t **dates,
 	return ERR_OK;
 }
 
-enum err
-store_runs_supersede(struct store *st, int64_t bid, int64_t now)
+static enum err
+sq_runs_supersede(struct store_impl *st, int64_t bid, int64_t now)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_RUNS_SUPERSEDE_CANCEL);
 	enum err	 e;
@@ -1002,8 +998,8 @@ store_runs_supersede(struct store *st, int64_t bid, int64_t now)
 	return run(st, SQL_RUNS_SUPERSEDE);
 }
 
-enum err
-store_run_insert(struct store *st, struct run *r)
+static enum err
+sq_run_insert(struct store_impl *st, struct run *r)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_RUN_INSERT);
 	enum err	 e;
@@ -1019,8 +1015,8 @@ store_run_insert(struct store *st, struct run *r)
 	return ERR_OK;
 }
 
-enum err
-store_runs_cancel(struct store *st, int64_t bid, int64_t now)
+static enum err
+sq_runs_cancel(struct store_impl *st, int64_t bid, int64_t now)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_RUNS_CANCEL);
 
@@ -1029,15 +1025,15 @@ store_runs_cancel(struct store *st, int64_t bid, int64_t now)
 	return run(st, SQL_RUNS_CANCEL);
 }
 
-enum err
-store_runs_recount(struct store *st, int64_t bid)
+static enum err
+sq_runs_recount(struct store_impl *st, int64_t bid)
 {
 	sqlite3_bind_int64(stmt(st, SQL_RUNS_RECOUNT), 1, bid);
 	return run(st, SQL_RUNS_RECOUNT);
 }
 
-enum err
-store_run_counts(struct store *st, int64_t bid, struct run_counts *out)
+static enum err
+sq_run_counts(struct store_impl *st, int64_t bid, struct run_counts *out)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_RUN_COUNTS);
 	int		 rc, i;
@@ -1076,8 +1072,8 @@ run_row(sqlite3_stmt *s, struct run *r)
 	r->latest = sqlite3_column_int(s, 10);
 }
 
-enum err
-store_run_get(struct store *st, int64_t id, struct run *r)
+static enum err
+sq_run_get(struct store_impl *st, int64_t id, struct run *r)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_RUN_GET);
 	enum err	 e = ERR_OK;
@@ -1096,8 +1092,8 @@ store_run_get(struct store *st, int64_t id, struct run *r)
 	return e;
 }
 
-enum err
-store_run_update(struct store *st, const struct run *r, enum bf_status old)
+static enum err
+sq_run_update(struct store_impl *st, const struct run *r, enum bf_status old)
 {
 	sqlite3_stmt	*s = stmt(st, SQL_RUN_UPDATE);
 	enum err	 e;
@@ -1118,8 +1114,8 @@ store_run_update(struct store *st, const struct run *r, enum bf_status old)
 	return run(st, SQL_RUN_COUNTS_MOVE);
 }
 
-enum err
-store_run_list(struct store *st, int64_t bid, enum bf_status status,
+static enum err
+sq_run_list(struct store_impl *st, int64_t bid, enum bf_status status,
     int64_t limit, int64_t offset, int64_t *count, int *next,
     store_run_fn fn, void *arg)
 {
@@ -1162,8 +1158,8 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	    fail(st, rc, "run list");
 }
 
-enum err
-store_backup(struct store *st, const char *path)
+static enum err
+sq_backup(struct store_impl *st, const char *path)
 {
 	sqlite3		*dst = NULL;
 	sqlite3_backup	*b;
@@ -1203,8 +1199,8 @@ store_backup(struct store *st, const char *path)
 	return rc == SQLITE_OK ? ERR_OK : ERR_INTERNAL;
 }
 
-enum err
-store_check(struct store *st, int *ok, char *msg, size_t msglen)
+static enum err
+sq_check(struct store_impl *st, int *ok, char *msg, size_t msglen)
 {
 	sqlite3_stmt	*s;
 	const char	*t;
@@ -1224,8 +1220,8 @@ store_check(struct store *st, int *ok, char *msg, size_t msglen)
 	return rc == SQLITE_ROW ? ERR_OK : fail(st, rc, "integrity_check");
 }
 
-enum err
-store_stats(struct store *st, struct store_stats *out)
+static enum err
+sq_stats(struct store_impl *st, struct store_stats *out)
 {
 	static const char *const sql =
 	    "SELECT 'p', NULL, count(*) FROM pipeline UNION ALL "
@@ -1260,3 +1256,42 @@ store_stats(struct store *st, struct store_stats *out)
 	sqlite3_finalize(s);
 	return rc == SQLITE_DONE ? ERR_OK : fail(st, rc, "stats");
 }
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sq_open,
+	.close = sq_close,
+	.schema_version = sq_schema_version,
+	.ping = sq_ping,
+	.broken = sq_broken,
+	.backup = sq_backup,
+	.check = sq_check,
+	.stats = sq_stats,
+	.begin = sq_begin,
+	.begin_read = sq_begin_read,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.pipeline_get = sq_pipeline_get,
+	.pipeline_add = sq_pipeline_add,
+	.pipeline_remove = sq_pipeline_remove,
+	.pipeline_list = sq_pipeline_list,
+	.backfill_get = sq_backfill_get,
+	.backfill_insert = sq_backfill_insert,
+	.backfill_update = sq_backfill_update,
+	.backfill_delete = sq_backfill_delete,
+	.backfill_list = sq_backfill_list,
+	.cred_add = sq_cred_add,
+	.cred_find = sq_cred_find,
+	.cred_revoke = sq_cred_revoke,
+	.cred_version = sq_cred_version,
+	.cred_list = sq_cred_list,
+	.runs_completed = sq_runs_completed,
+	.runs_supersede = sq_runs_supersede,
+	.run_insert = sq_run_insert,
+	.runs_cancel = sq_runs_cancel,
+	.runs_recount = sq_runs_recount,
+	.run_counts = sq_run_counts,
+	.run_get = sq_run_get,
+	.run_update = sq_run_update,
+	.run_list = sq_run_list,
+};
