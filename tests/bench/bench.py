@@ -68,6 +68,7 @@ class Server:
                 if self.proc.poll() is not None:
                     break
                 time.sleep(0.1)
+        self.stop()
         raise SystemExit("bench: %s did not start (see %s)" %
                          (name, self.log.name))
 
