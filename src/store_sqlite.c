@@ -445,7 +445,7 @@ sq_open(struct store_impl **out, const struct store_opts *o, char *why,
     size_t whylen)
 {
 	struct store_impl *st;
-	char		 sql[128];
+	char		 sql[256];
 	int		 rc, q, flags = SQLITE_OPEN_READWRITE |
 			    SQLITE_OPEN_NOMUTEX;
 
