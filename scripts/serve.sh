@@ -1,25 +1,39 @@
 #!/usr/bin/env bash
-# serve.sh: runs the service in the foreground, as make run does, and as
-# the end-to-end tests and make bench start it: nginx on 127.0.0.1:$PORT
+# serve.sh: runs the service in the foreground, as `make run` does and as
+# the end-to-end tests and `make bench` start it: nginx on 127.0.0.1:$PORT
 # in front of $WORKERS FastCGI workers on a unix socket only nginx can
-# reach. Ctrl-C or SIGTERM stops nginx and every worker.
+# reach. Ctrl-C, SIGTERM or SIGHUP stops nginx and every worker, and the
+# script exits 0; if nginx (or the pre-fork supervisor) dies on its own,
+# the rest is stopped too and the script exits 1.
 #
-# Environment (defaults):
-#   PORT=6789  DB=var/backfills.db  WORKERS=$(nproc)  RUNDIR=run
-#   BASE_CONF=conf/demo.conf   the conf the run's conf starts from
-#   EXTRA_CONF=""              "key = value" lines appended (they win)
-#   SUPERVISOR=prefork         prefork: backfills.fcgi -s (restarts dead
-#                              workers); spawn-fcgi: spawn-fcgi -F
-#   FCGI_BIN=cgi-bin/backfills.fcgi  CTL_BIN=bin/backfillctl
-#   MAX_BODY_NGINX=1m  QUIET=0 (1: print only the "Serving on" line)
+# Environment (defaults); paths are taken from the repository's root:
+#   PORT=6789                 nginx listens on 127.0.0.1:$PORT only
+#   DB=var/backfills.db       created with `$CTL_BIN init --demo` if absent
+#   WORKERS=$(nproc)          FastCGI worker processes
+#   RUNDIR=run                conf, socket, pid files, nginx logs and temp
+#   BASE_CONF=conf/demo.conf  the conf the run's conf starts from
+#   EXTRA_CONF=""             "key = value" lines appended (later keys win)
+#   SUPERVISOR=prefork        prefork: backfills.fcgi -s SOCK -n N (restarts
+#                             dead workers); spawn-fcgi: spawn-fcgi -F N
+#   FCGI_BIN=cgi-bin/backfills.fcgi   CTL_BIN=bin/backfillctl
+#   MAX_BODY_NGINX=1m         nginx's client_max_body_size (above max_body)
+#   QUIET=0                   1: print only the "Serving on" line
+#
+# Files in RUNDIR: backfills.conf (the workers' conf), nginx.conf (rendered
+# from nginx.conf.example), backfills.sock, workers.pid (spawn-fcgi),
+# nginx.pid, error.log (nginx's), serve.lock, *_temp/.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+ROOT=$(pwd -P)
+# nginx, runuser: not in a Debian user's PATH by default.
+PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
+
+die() { echo "serve: $*" >&2; exit 1; }
 abs() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
 
 PORT=${PORT:-6789}
-WORKERS=${WORKERS:-$(nproc)}
+WORKERS=${WORKERS:-$(nproc 2>/dev/null || echo 2)}
 DB=$(abs "${DB:-var/backfills.db}")
 RUNDIR=$(abs "${RUNDIR:-run}")
 BASE_CONF=$(abs "${BASE_CONF:-conf/demo.conf}")
@@ -33,36 +47,79 @@ SOCK=$RUNDIR/backfills.sock
 
 say() { [ "$QUIET" = 1 ] || printf '%s\n' "$*"; }
 
+# -- checks ---------------------------------------------------------------
+
+case "$PORT" in
+''|*[!0-9]*) die "PORT=$PORT is not a port number" ;;
+esac
+if [ "$PORT" -lt 1 ] || [ "$PORT" -gt 65535 ]; then
+	die "PORT=$PORT is not in 1-65535"
+fi
+case "$WORKERS" in
+''|*[!0-9]*|0) die "WORKERS=$WORKERS is not a positive number" ;;
+esac
+case "$MAX_BODY_NGINX" in
+*[!0-9kKmMgG]*|[!0-9]*) die "MAX_BODY_NGINX=$MAX_BODY_NGINX is not an nginx size (e.g. 1m)" ;;
+esac
+case "$SUPERVISOR" in
+prefork|spawn-fcgi) ;;
+*) die "SUPERVISOR must be prefork or spawn-fcgi" ;;
+esac
+# The paths go into nginx.conf unquoted and through sed: plain characters
+# only. A unix socket path has at most 107 bytes.
+case "$RUNDIR" in
+*[!A-Za-z0-9/._+,:%=~-]*) die "RUNDIR=$RUNDIR: use a path without spaces or special characters" ;;
+esac
+[ "${#SOCK}" -le 107 ] || die "$SOCK is too long for a unix socket (107 bytes at most): choose a shorter RUNDIR"
+
 for b in "$FCGI_BIN" "$CTL_BIN"; do
-	[ -x "$b" ] || { echo "serve: $b is not built: run make first" >&2; exit 1; }
+	[ -x "$b" ] || die "$b is not built: run make first"
 done
+[ -r "$BASE_CONF" ] || die "BASE_CONF=$BASE_CONF cannot be read"
+for c in nginx curl flock; do
+	command -v "$c" >/dev/null || die "$c not found: run scripts/deps.sh"
+done
+[ "$SUPERVISOR" = prefork ] || command -v spawn-fcgi >/dev/null ||
+	die "spawn-fcgi not found: run scripts/deps.sh"
 
 mkdir -p "$RUNDIR" "$(dirname "$DB")"
+
+# One serve.sh per run folder: a second one would take over the socket.
+# (fd 9 is closed for the processes started below.)
+exec 9>"$RUNDIR/serve.lock"
+flock -n 9 || die "another serve.sh is running with RUNDIR=$RUNDIR"
+
 if [ ! -e "$DB" ]; then
 	say "Creating the demo database $DB"
-	"$CTL_BIN" --db "$DB" init --demo >/dev/null
+	"$CTL_BIN" --db "$DB" init --demo >/dev/null 9>&- ||
+		die "$CTL_BIN --db $DB init --demo failed"
 fi
 
-# The run's conf: the base, then the database, then the overrides.
-{
-	cat "$BASE_CONF"
-	printf '\n# Added by scripts/serve.sh\ndatabase = %s\n' "$DB"
-	[ -n "$EXTRA_CONF" ] && printf '%s\n' "$EXTRA_CONF"
-} > "$RUNDIR/backfills.conf"
-chmod 0640 "$RUNDIR/backfills.conf"	# it holds jwt_secret
+# -- the workers' conf and nginx's ----------------------------------------
 
-# Only nginx reaches the socket: as root, nginx's workers run as
-# www-data and the socket is group www-data, mode 0660; otherwise
-# everything runs as this user and the socket is 0600.
+# The base, then the database, then the overrides (a key given twice takes
+# its last value). It may hold jwt_secret: not readable by others.
+(
+	umask 077
+	{
+		cat "$BASE_CONF"
+		printf '\n# Added by scripts/serve.sh\ndatabase = %s\n' "$DB"
+		[ -z "$EXTRA_CONF" ] || printf '%s\n' "$EXTRA_CONF"
+	} > "$RUNDIR/backfills.conf.new"
+)
+mv -f "$RUNDIR/backfills.conf.new" "$RUNDIR/backfills.conf"
+
+# Only nginx reaches the socket. As root, nginx's workers run as www-data
+# and the socket is root:www-data 0660 in a folder only root and www-data
+# enter; otherwise everything runs as this user and the socket is 0600.
 if [ "$(id -u)" -eq 0 ]; then
 	USER_LINE="user www-data www-data;"
 	chgrp www-data "$RUNDIR"
 	chmod 0750 "$RUNDIR"
-	if ! runuser -u www-data -- test -x "$RUNDIR/."; then
-		echo "serve: nginx's user www-data cannot reach $RUNDIR;" \
-		    "make the folders above it traversable (chmod o+x) or" \
-		    "run as a user other than root" >&2
-		exit 1
+	if ! runuser -u www-data -- test -x "$RUNDIR/." 2>/dev/null; then
+		die "nginx's user www-data cannot reach $RUNDIR: make the" \
+		    "folders above it enterable (chmod o+x), or run as a user" \
+		    "other than root"
 	fi
 	SOCK_MODE=0660
 	SOCK_GROUP=www-data
@@ -72,76 +129,144 @@ else
 	SOCK_MODE=0600
 	SOCK_GROUP=""
 fi
-sed -e "s|@USER_LINE@|$USER_LINE|" -e "s|@RUNDIR@|$RUNDIR|g" \
+sed -e "s|@USER_LINE@|$USER_LINE|g" -e "s|@RUNDIR@|$RUNDIR|g" \
     -e "s|@SOCKET@|$SOCK|g" -e "s|@PORT@|$PORT|g" \
-    -e "s|@MAX_BODY@|$MAX_BODY_NGINX|g" nginx.conf.example > "$RUNDIR/nginx.conf"
+    -e "s|@MAX_BODY@|$MAX_BODY_NGINX|g" \
+    nginx.conf.example > "$RUNDIR/nginx.conf"
 
-pids=()
-stopped=0
+# -- start, stop ----------------------------------------------------------
+
+nginx_pid=""
+sup_pid=""
+stopping=0
+
+# Whether process $1 runs. A zombie does not: spawn-fcgi's workers are
+# orphans, and where nothing reaps orphans promptly (a container's PID 1)
+# they would look alive long after they exited.
+running() {
+	local st
+	kill -0 "$1" 2>/dev/null || return 1
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+
+# Sends TERM to nginx and every worker, waits up to 5 s, then KILLs what
+# is left; removes the socket and pid files.
+# shellcheck disable=SC2317  # called from the traps
 stop() {
-	[ "$stopped" = 1 ] && return
-	stopped=1
-	trap - INT TERM HUP
-	local p n
-	[ -f "$RUNDIR/workers.pid" ] && while read -r p || [ -n "$p" ]; do pids+=("$p"); done < "$RUNDIR/workers.pid"
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for n in $(seq 50); do
-		local alive=0
-		for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+	[ "$stopping" = 1 ] && return 0
+	stopping=1
+	trap '' INT TERM HUP
+	local p pids=() alive
+	[ -n "$nginx_pid" ] && pids+=("$nginx_pid")
+	[ -n "$sup_pid" ] && pids+=("$sup_pid")
+	if [ -f "$RUNDIR/workers.pid" ]; then
+		# spawn-fcgi ends its pid file without a newline.
+		while read -r p || [ -n "$p" ]; do
+			case "$p" in ''|*[!0-9]*) ;; *) pids+=("$p") ;; esac
+		done < "$RUNDIR/workers.pid"
+	fi
+	# nginx's own workers too, in case its master must be killed.
+	if [ -n "$nginx_pid" ]; then
+		for p in $(pgrep -P "$nginx_pid" 2>/dev/null || true); do
+			pids+=("$p")
+		done
+	fi
+	[ "${#pids[@]}" -gt 0 ] || { rm -f "$SOCK" "$RUNDIR/workers.pid"; return 0; }
+	kill -TERM "${pids[@]}" 2>/dev/null || true
+	for _ in $(seq 50); do
+		alive=0
+		for p in "${pids[@]}"; do
+			running "$p" && { alive=1; break; }
+		done
 		[ "$alive" = 0 ] && break
 		sleep 0.1
 	done
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	if [ "$alive" = 1 ]; then
+		echo "serve: killing what did not stop within 5 s" >&2
+		kill -KILL "${pids[@]}" 2>/dev/null || true
+	fi
 	wait 2>/dev/null || true
-	rm -f "$SOCK" "$RUNDIR/workers.pid"
+	rm -f "$SOCK" "$RUNDIR/workers.pid" "$RUNDIR/nginx.pid"
 	say "Stopped."
 }
 trap 'stop; exit 0' INT TERM HUP
-trap 'stop' EXIT
+trap 'rc=$?; stop; exit $rc' EXIT
 
 rm -f "$SOCK" "$RUNDIR/workers.pid"
-case "$SUPERVISOR" in
-prefork)
+if [ "$SUPERVISOR" = prefork ]; then
 	"$FCGI_BIN" -c "$RUNDIR/backfills.conf" -s "$SOCK" -n "$WORKERS" \
-	    -M "$SOCK_MODE" ${SOCK_GROUP:+-G "$SOCK_GROUP"} &
-	pids+=($!)
-	;;
-spawn-fcgi)
+	    -M "$SOCK_MODE" ${SOCK_GROUP:+-G "$SOCK_GROUP"} 9>&- &
+	sup_pid=$!
+else
+	# spawn-fcgi binds the socket, forks the workers and returns. (Not
+	# -U root: spawn-fcgi refuses it, "I will not set uid to 0"; the
+	# socket is root's anyway.)
 	spawn-fcgi -F "$WORKERS" -s "$SOCK" -M "$SOCK_MODE" \
 	    ${SOCK_GROUP:+-G "$SOCK_GROUP"} -P "$RUNDIR/workers.pid" \
-	    -- "$FCGI_BIN" -c "$RUNDIR/backfills.conf" >/dev/null
-	;;
-*)
-	echo "serve: SUPERVISOR must be prefork or spawn-fcgi" >&2
-	exit 1
-	;;
-esac
+	    -- "$FCGI_BIN" -c "$RUNDIR/backfills.conf" >/dev/null 9>&- ||
+		die "spawn-fcgi failed (status $?)"
+fi
 
-nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" -e "$RUNDIR/error.log" &
-pids+=($!)
+nginx -p "$RUNDIR" -c "$RUNDIR/nginx.conf" -e "$RUNDIR/error.log" 9>&- &
 nginx_pid=$!
 
-ready=0
-for _ in $(seq 150); do
-	if curl -sf -o /dev/null "http://127.0.0.1:$PORT/api/status" 2>/dev/null; then
-		ready=1
-		break
+# Ready when a worker answers /api/status through nginx: 200, or any other
+# status that does not come from nginx itself (then the service runs but
+# reports a problem, e.g. 503 when the database cannot be read: serve, and
+# say so). nginx's own 503 (no worker yet) is told apart by its body,
+# written in nginx.conf.example.
+GATEWAY_503='"message": "Service unavailable.", "type": "unavailable"'
+show_error_log() {
+	echo "serve: nginx's error log ($RUNDIR/error.log) ends:" >&2
+	tail -n 20 "$RUNDIR/error.log" >&2 2>/dev/null || true
+}
+workers_alive() {
+	local p
+	if [ -n "$sup_pid" ]; then
+		running "$sup_pid"
+		return
 	fi
+	[ -f "$RUNDIR/workers.pid" ] || return 1
+	while read -r p || [ -n "$p" ]; do
+		running "$p" && return 0
+	done < "$RUNDIR/workers.pid"
+	return 1
+}
+ready=0
+code=000
+for _ in $(seq 100); do
+	: > "$RUNDIR/status.out"
+	code=$(curl -s -o "$RUNDIR/status.out" -w '%{http_code}' --max-time 2 \
+	    "http://127.0.0.1:$PORT/api/status" 2>/dev/null) || true
+	case "$code" in
+	200) ready=1; break ;;
+	000|502|504) ;;
+	503) grep -qF "$GATEWAY_503" "$RUNDIR/status.out" || { ready=1; break; } ;;
+	*) ready=1; break ;;
+	esac
 	if ! kill -0 "$nginx_pid" 2>/dev/null; then
-		echo "serve: nginx did not start:" >&2
-		cat "$RUNDIR/error.log" >&2 || true
+		echo "serve: nginx did not start" >&2
+		show_error_log
 		exit 1
 	fi
+	workers_alive || die "the workers exited (see their messages above)"
 	sleep 0.1
 done
 if [ "$ready" != 1 ]; then
-	echo "serve: the service did not answer /api/status with 200:" >&2
-	tail -n 5 "$RUNDIR/error.log" >&2 || true
+	echo "serve: no worker answered http://127.0.0.1:$PORT/api/status within" \
+	    "10 s (last: ${code/#000/no answer})" >&2
+	show_error_log
 	exit 1
 fi
+if [ "$code" != 200 ]; then
+	echo "serve: warning: /api/status answers $code: $(head -c 300 "$RUNDIR/status.out")" >&2
+fi
+rm -f "$RUNDIR/status.out"
 
-printf 'Serving on http://127.0.0.1:%s/api/ (%s workers, %s, database %s). Ctrl-C stops.\n' \
-    "$PORT" "$WORKERS" "$SUPERVISOR" "$DB"
+printf 'Serving on http://127.0.0.1:%s/api/ (%s workers, database %s). Ctrl-C stops.\n' \
+    "$PORT" "$WORKERS" "$DB"
 say ""
 say "Try the founding example:"
 say ""
@@ -152,5 +277,18 @@ say "curl -X PUT --url http://localhost:$PORT/api/pipelines/arwen_starlight/back
   -d '{\"backfill\": {\"start_datetime\": \"2023-07-17 23:56:05\",
                    \"end_datetime\": \"2023-07-18 23:56:05\", \"name\": \"new_name\"}}'"
 
-# Stay in the foreground while nginx runs.
-wait "$nginx_pid" || true
+# Stay in the foreground while nginx (and the pre-fork supervisor) run. A
+# trapped signal interrupts the wait and stops everything (exit 0).
+rc=0
+if [ -n "$sup_pid" ]; then
+	wait -n "$nginx_pid" "$sup_pid" || rc=$?
+else
+	wait "$nginx_pid" || rc=$?
+fi
+if kill -0 "$nginx_pid" 2>/dev/null; then
+	echo "serve: the worker supervisor exited (status $rc); stopping" >&2
+else
+	echo "serve: nginx exited (status $rc); stopping the workers" >&2
+	show_error_log
+fi
+exit 1
