@@ -69,7 +69,8 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@PORT=$(PORT) DB=$(DB) WORKERS=$(WORKERS) scripts/serve.sh
+	@PORT=$(PORT) DB=$(DB) WORKERS=$(WORKERS) STOP_WITH_PARENT=1 \
+	    exec scripts/serve.sh
 
 unit: $(BUILD)/unit-runner
 	$(BUILD)/unit-runner

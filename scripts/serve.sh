@@ -139,6 +139,7 @@ sed -e "s|@USER_LINE@|$USER_LINE|g" -e "s|@RUNDIR@|$RUNDIR|g" \
 nginx_pid=""
 sup_pid=""
 stopping=0
+watcher_pid=""
 
 # Whether process $1 runs. A zombie does not: spawn-fcgi's workers are
 # orphans, and where nothing reaps orphans promptly (a container's PID 1)
@@ -158,6 +159,7 @@ stop() {
 	[ "$stopping" = 1 ] && return 0
 	stopping=1
 	trap '' INT TERM HUP
+	[ -z "$watcher_pid" ] || kill "$watcher_pid" 2>/dev/null || true
 	local p pids=() alive
 	[ -n "$nginx_pid" ] && pids+=("$nginx_pid")
 	[ -n "$sup_pid" ] && pids+=("$sup_pid")
@@ -276,6 +278,19 @@ say "curl -X PUT --url http://localhost:$PORT/api/pipelines/arwen_starlight/back
   -H 'X-API-KEY: zkWlN0PkIKSN0C11CfUHUj84OT5XOJ6tDZ6bDRO2' \\
   -d '{\"backfill\": {\"start_datetime\": \"2023-07-17 23:56:05\",
                    \"end_datetime\": \"2023-07-18 23:56:05\", \"name\": \"new_name\"}}'"
+
+# With STOP_WITH_PARENT=1 (make run), a SIGTERM to make stops the service
+# too: make does not pass signals on, so a watcher sends TERM here when
+# the parent is gone.
+if [ "${STOP_WITH_PARENT:-0}" = 1 ]; then
+	parent=$PPID
+	(
+		trap - INT TERM HUP EXIT
+		while kill -0 "$parent" 2>/dev/null; do sleep 0.5; done
+		kill -TERM $$ 2>/dev/null
+	) 9>&- &
+	watcher_pid=$!
+fi
 
 # Stay in the foreground while nginx (and the pre-fork supervisor) run. A
 # trapped signal interrupts the wait and stops everything (exit 0).
