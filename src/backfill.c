@@ -5,6 +5,7 @@
 
 #include "backfill.h"
 #include "datetime.h"
+#include "jsonin.h"
 
 enum bf_kind {
 	K_INT,		/* integer, server-written */
@@ -271,25 +272,8 @@ bf_patch_decode(struct json_object *root, int for_update, struct bf_patch *p,
 	memset(p, 0, sizeof(*p));
 	for (f = 0; f < BF__MAX; f++)
 		p->v[f].null = 1;
-	if (!json_object_is_type(root, json_type_object)) {
-		*detail = "The body must be one JSON object "
-		    "{\"backfill\": {...}}.";
+	if (jsonin_envelope(root, "backfill", &body, detail) != ERR_OK)
 		return ERR_INVALID_JSON;
-	}
-	json_object_object_foreach(root, rkey, rval) {
-		if (strcmp(rkey, "backfill") == 0)
-			body = rval;
-		else if (strcmp(rkey, "api_key") != 0) {
-			*detail = "The body may hold only \"backfill\" "
-			    "(and \"api_key\") at its root.";
-			return ERR_INVALID_JSON;
-		}
-	}
-	if (body == NULL || !json_object_is_type(body, json_type_object)) {
-		*detail = "The body must be {\"backfill\": {...}} with an "
-		    "object inside.";
-		return ERR_INVALID_JSON;
-	}
 	json_object_object_foreach(body, key, val) {
 		if ((f = field_from(key)) < 0) {
 			field_error(fe, key, "is not a field of backfill");

@@ -67,10 +67,7 @@ h_run_list(struct ctx *c, const struct request *req,
 		resp_error(resp, e, NULL, NULL);
 		return;
 	}
-	buf_puts(&resp->body, "], \"metadata\": {\"count\": ");
-	buf_int(&resp->body, count);
-	buf_puts(&resp->body, next ? ", \"next\": true}}" :
-	    ", \"next\": false}}");
+	resp_list_end(resp, count, next);
 }
 
 void

@@ -89,6 +89,14 @@ resp_error(struct response *r, enum err e, const char *detail,
 		resp_header(r, "Retry-After", "1");
 }
 
+void
+resp_list_end(struct response *r, int64_t count, int next)
+{
+	buf_puts(&r->body, "], \"metadata\": {\"count\": ");
+	buf_int(&r->body, count);
+	buf_puts(&r->body, next ? ", \"next\": true}}" : ", \"next\": false}}");
+}
+
 static int
 hexval(char c)
 {

@@ -67,6 +67,10 @@ void	resp_header(struct response *r, const char *name, const char *value);
 void	resp_error(struct response *r, enum err e, const char *detail,
 	    const struct field_errors *fe);
 
+/* Closes a list body opened with {"<things>": [ : writes
+ * ], "metadata": {"count": N, "next": true|false}} (SPEC "List"). */
+void	resp_list_end(struct response *r, int64_t count, int next);
+
 /* Finds name in a query string and URL-decodes its first value into out.
  * Returns 1 when found, 0 when absent, -1 when too long or malformed. */
 int	query_get(const char *query, const char *name, char *out,

@@ -1,4 +1,5 @@
 #include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "buf.h"
@@ -127,4 +128,34 @@ jsonin_parse(const char *body, size_t len, struct json_object **out,
 		}
 	*out = obj;
 	return ERR_OK;
+}
+
+enum err
+jsonin_envelope(struct json_object *root, const char *name,
+    struct json_object **inner, const char **detail)
+{
+	static char	 msg[160];
+
+	*inner = NULL;
+	if (json_object_is_type(root, json_type_object)) {
+		json_object_object_foreach(root, key, val) {
+			if (strcmp(key, name) == 0)
+				*inner = val;
+			else if (strcmp(key, "api_key") != 0) {
+				snprintf(msg, sizeof(msg), "The body may hold "
+				    "only \"%s\" (and \"api_key\") at its "
+				    "root.", name);
+				*detail = msg;
+				return ERR_INVALID_JSON;
+			}
+		}
+		if (*inner != NULL &&
+		    json_object_is_type(*inner, json_type_object))
+			return ERR_OK;
+	}
+	snprintf(msg, sizeof(msg), "The body must be one JSON object "
+	    "{\"%s\": {...}} with an object inside.", name);
+	*detail = msg;
+	*inner = NULL;
+	return ERR_INVALID_JSON;
 }

@@ -19,4 +19,11 @@ struct json_object;
 enum err jsonin_parse(const char *body, size_t len, struct json_object **out,
 	    const char **detail);
 
+/* Unwraps the body's envelope {"<name>": {...}}: root must be an object
+ * whose keys are name (an object) and optionally "api_key". Returns
+ * ERR_OK with *inner set, or ERR_INVALID_JSON with *detail pointing at
+ * a message valid until the next call. */
+enum err jsonin_envelope(struct json_object *root, const char *name,
+	    struct json_object **inner, const char **detail);
+
 #endif

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "datetime.h"
+#include "jsonin.h"
 #include "run.h"
 
 #define S(x)	(1u << (x))
@@ -33,25 +34,8 @@ run_report_decode(struct json_object *root, enum bf_status *to,
 	size_t			 i;
 	int			 s, have = 0;
 
-	if (!json_object_is_type(root, json_type_object)) {
-		*detail = "The body must be one JSON object "
-		    "{\"pipeline_run\": {...}}.";
+	if (jsonin_envelope(root, "pipeline_run", &body, detail) != ERR_OK)
 		return ERR_INVALID_JSON;
-	}
-	json_object_object_foreach(root, rkey, rval) {
-		if (strcmp(rkey, "pipeline_run") == 0)
-			body = rval;
-		else if (strcmp(rkey, "api_key") != 0) {
-			*detail = "The body may hold only \"pipeline_run\" "
-			    "(and \"api_key\") at its root.";
-			return ERR_INVALID_JSON;
-		}
-	}
-	if (body == NULL || !json_object_is_type(body, json_type_object)) {
-		*detail = "The body must be {\"pipeline_run\": {...}} with an "
-		    "object inside.";
-		return ERR_INVALID_JSON;
-	}
 	json_object_object_foreach(body, key, val) {
 		if (strcmp(key, "status") == 0) {
 			if (!json_object_is_type(val, json_type_string) ||
