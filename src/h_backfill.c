@@ -165,6 +165,24 @@ load(struct ctx *c, const struct route_match *m, struct backfill *b)
 	return ERR_OK;
 }
 
+/* Loads the backfill a PUT or DELETE changes, and checks the request's
+ * If-Match against its ETag (SPEC "Concurrency"): ERR_PRECONDITION when
+ * it does not match. */
+static enum err
+load_to_change(struct ctx *c, const struct request *req,
+    const struct route_match *m, struct backfill *b)
+{
+	char		 etag[48];
+	enum err	 e;
+
+	if ((e = load(c, m, b)) != ERR_OK)
+		return e;
+	bf_etag(b, etag);
+	if (req->if_match != NULL && !etag_matches(req->if_match, etag))
+		return ERR_PRECONDITION;
+	return ERR_OK;
+}
+
 struct list_state {
 	struct ctx	*c;
 	struct buf	*out;
@@ -447,7 +465,6 @@ h_backfill_update(struct ctx *c, const struct request *req,
 	struct bf_patch		 p;
 	struct backfill		 b;
 	const char		*detail = NULL;
-	char			 etag[48];
 	uint32_t		 changed = 0;
 	int64_t			 now = dt_now();
 	enum err		 e;
@@ -455,13 +472,8 @@ h_backfill_update(struct ctx *c, const struct request *req,
 	memset(&b, 0, sizeof(b));
 	if (decode(req, resp, 1, &root, &p) < 0)
 		goto out;
-	if ((e = load(c, m, &b)) != ERR_OK)
+	if ((e = load_to_change(c, req, m, &b)) != ERR_OK)
 		goto fail;
-	bf_etag(&b, etag);
-	if (req->if_match != NULL && !etag_matches(req->if_match, etag)) {
-		e = ERR_PRECONDITION;
-		goto fail;
-	}
 	if ((e = bf_apply(&b, &p, now, &changed, &fe, &detail)) != ERR_OK ||
 	    ((changed & PLAN_FIELDS) &&
 	    (e = plan_check(&b, c->conf.max_runs, &fe)) != ERR_OK) ||
@@ -485,17 +497,11 @@ h_backfill_delete(struct ctx *c, const struct request *req,
     const struct route_match *m, struct response *resp)
 {
 	struct backfill	 b;
-	char		 etag[48];
 	enum err	 e;
 
 	memset(&b, 0, sizeof(b));
-	if ((e = load(c, m, &b)) != ERR_OK)
+	if ((e = load_to_change(c, req, m, &b)) != ERR_OK)
 		goto fail;
-	bf_etag(&b, etag);
-	if (req->if_match != NULL && !etag_matches(req->if_match, etag)) {
-		e = ERR_PRECONDITION;
-		goto fail;
-	}
 	if ((e = store_backfill_delete(c->store, m->id)) != ERR_OK)
 		goto fail;
 	present_one(resp, &b);
