@@ -9,11 +9,13 @@ set -eu
 
 # build: build-essential pkg-config clang; libraries: libfcgi-dev
 # libjson-c-dev libsqlite3-dev libinih-dev libssl-dev libseccomp-dev;
-# tests: check python3 curl procps; running: libfcgi-bin spawn-fcgi
-# nginx-light sqlite3; make bench: wrk.
+# tests: check python3 curl procps; fuzzing: libclang-rt-14-dev (clang's
+# libFuzzer); running: libfcgi-bin spawn-fcgi nginx-light sqlite3;
+# make bench: wrk; make prof: valgrind.
 PKGS="build-essential pkg-config clang libfcgi-dev libfcgi-bin spawn-fcgi
 libjson-c-dev libsqlite3-dev sqlite3 libinih-dev libssl-dev libseccomp-dev
-check nginx-light curl python3 procps wrk ${EXTRA_PKGS:-}"
+check nginx-light curl python3 procps wrk libclang-rt-14-dev valgrind
+${EXTRA_PKGS:-}"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# shellcheck disable=SC2086

@@ -159,8 +159,15 @@ auth_find_key(const struct request *req, char *out, size_t outlen)
 	if (req->api_key != NULL)
 		return copy_secret(req->api_key, strlen(req->api_key), out,
 		    outlen);
-	if ((rc = query_get(req->query, "api_key", out, outlen)) != 0)
-		return rc == 1 && out[0] != '\0' ? 0 : -1;
+	if ((rc = query_get(req->query, "api_key", out, outlen)) != 0) {
+		/* The same rules as the header: no control characters. */
+		char	 q[AUTH_SECRET_MAX];
+
+		if (rc != 1 || strlen(out) >= sizeof(q))
+			return -1;
+		memcpy(q, out, strlen(out) + 1);
+		return copy_secret(q, strlen(q), out, outlen);
+	}
 	if (req->body_state != BODY_OK || req->body_len == 0 ||
 	    jsonin_parse(req->body, req->body_len, &root, &detail) != ERR_OK)
 		return -1;
