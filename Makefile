@@ -87,6 +87,7 @@ check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory fault
 
 $(BUILD)/floor: tests/bench/floor.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi

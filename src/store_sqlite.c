@@ -515,9 +515,33 @@ sq_broken(const struct store_impl *st)
 	return st->broken;
 }
 
+/*
+ * Whether the database file was deleted, renamed away or replaced since
+ * it was opened (SQLITE_FCNTL_HAS_MOVED: one stat() of the path). SQLite
+ * would go on writing to the file it holds open; the store is marked
+ * broken instead, so the request answers 503 and the next one reopens
+ * whatever is at the path now.
+ */
+static enum err
+check_moved(struct store_impl *st)
+{
+	int	 moved = 0;
+
+	if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_HAS_MOVED,
+	    &moved) != SQLITE_OK || moved) {
+		log_msg(LOG_ERROR, "sqlite: the database file was moved, "
+		    "replaced or deleted since it was opened");
+		st->broken = 1;
+		return ERR_UNAVAILABLE;
+	}
+	return ERR_OK;
+}
+
 static enum err
 sq_ping(struct store_impl *st)
 {
+	if (check_moved(st) != ERR_OK)
+		return ERR_UNAVAILABLE;
 	stmt(st, SQL_PING);
 	return run(st, SQL_PING);
 }
@@ -525,6 +549,8 @@ sq_ping(struct store_impl *st)
 static enum err
 sq_begin(struct store_impl *st)
 {
+	if (check_moved(st) != ERR_OK)
+		return ERR_UNAVAILABLE;
 	stmt(st, SQL_BEGIN);
 	return run(st, SQL_BEGIN);
 }
@@ -532,6 +558,8 @@ sq_begin(struct store_impl *st)
 static enum err
 sq_begin_read(struct store_impl *st)
 {
+	if (check_moved(st) != ERR_OK)
+		return ERR_UNAVAILABLE;
 	stmt(st, SQL_BEGIN_READ);
 	return run(st, SQL_BEGIN_READ);
 }
