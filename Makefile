@@ -88,6 +88,7 @@ check: deps
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory fault
+	@$(MAKE) --no-print-directory deploy-check
 
 $(BUILD)/floor: tests/bench/floor.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi

@@ -212,9 +212,10 @@ auth_find_token(const struct request *req, const char *secret, char *out,
 	const char	*v;
 	size_t		 len;
 
-	if ((v = req->authorization) != NULL) {
-		if (strncasecmp(v, "Bearer ", 7) != 0)
-			return ERR_INVALID_TOKEN;
+	/* Another scheme (Basic auth of a proxy in front, say) is not
+	 * ours: the token may then come by the other ways. */
+	if ((v = req->authorization) != NULL &&
+	    strncasecmp(v, "Bearer ", 7) == 0) {
 		for (v += 7; *v == ' '; v++)
 			;
 		return copy_secret(v, strlen(v), out, outlen) == 0 ? ERR_OK :

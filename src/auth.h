@@ -39,7 +39,8 @@ void	 auth_hash(const char *secret, size_t len,
 int	 auth_find_key(const struct request *, char *out, size_t outlen);
 
 /* Finds the raw token: "Authorization: Bearer T", else "OAUTH-TOKEN: T",
- * else the oauth_token cookie verified as a JWT with secret. Returns
+ * else the oauth_token cookie verified as a JWT with secret (an
+ * Authorization header of another scheme is passed over). Returns
  * ERR_OK with the token in out, or ERR_INVALID_TOKEN. */
 enum err auth_find_token(const struct request *, const char *secret,
 	    char *out, size_t outlen);

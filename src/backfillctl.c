@@ -270,21 +270,24 @@ static int64_t
 parse_ttl(const char *v)
 {
 	char		*end;
-	long long	 n;
+	long long	 n, unit;
 
 	if (*v < '0' || *v > '9')
 		return -1;
 	n = strtoll(v, &end, 10);
-	if (n <= 0 || n > 100LL * 365 * 86400 || end[0] == '\0' ||
-	    end[1] != '\0')
+	if (n <= 0 || end[0] == '\0' || end[1] != '\0')
 		return -1;
 	switch (*end) {
-	case 's': return n;
-	case 'm': return n * 60;
-	case 'h': return n * 3600;
-	case 'd': return n * 86400;
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
 	default: return -1;
 	}
+	/* At most 100 years, checked before multiplying. */
+	if (n > 100LL * 365 * 86400 / unit)
+		return -1;
+	return n * unit;
 }
 
 static int

@@ -129,7 +129,9 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be a path";
 		if (v[0] == '\0')
 			rc = -1;
-		else if (v[0] == '/' || l->dir[0] == '\0')
+		else if (v[0] == '/' || l->dir[0] == '\0' ||
+		    strncmp(v, "postgresql://", 13) == 0 ||
+		    strncmp(v, "postgres://", 11) == 0)
 			rc = set_str(c->database, sizeof(c->database), v);
 		else
 			rc = (size_t)snprintf(c->database,

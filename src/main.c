@@ -91,6 +91,8 @@ request_read(const struct source *src, const struct conf *conf,
 	req->if_match = param(src, "HTTP_IF_MATCH");
 	req->api_key = param(src, "HTTP_X_API_KEY");
 	req->authorization = param(src, "HTTP_AUTHORIZATION");
+	if (req->authorization == NULL)	/* Apache after an internal rewrite */
+		req->authorization = param(src, "REDIRECT_HTTP_AUTHORIZATION");
 	req->oauth_token = param(src, "HTTP_OAUTH_TOKEN");
 	req->cookie = param(src, "HTTP_COOKIE");
 	req->origin = param(src, "HTTP_ORIGIN");

@@ -1,0 +1,134 @@
+#!/bin/sh
+# test_install.sh: make install / make uninstall into a temporary DESTDIR.
+#
+#   1. make install DESTDIR=$tmp PREFIX=/usr/local lays out every file
+#      with its mode; the unit and the conf name the installed paths;
+#      the installed programs run.
+#   2. The conf is edited (backfillctl init appends a jwt_secret, and a
+#      line is changed by hand); a second make install keeps it as edited
+#      and puts everything else back.
+#   3. make uninstall removes every file but the edited conf, which
+#      make uninstall PURGE=1 then removes; an unedited conf goes with a
+#      plain make uninstall.
+#   4. PREFIX=/opt/backfills DBDIR=/srv/bf: the unit, the man pages and
+#      the conf name those paths.
+#
+# Run from make install-test (MAKE is passed on; SAN=1 as well, through
+# MAKEFLAGS). Prints one line per check and "N passed, N failed"; exits 1
+# when a check failed. Needs no root.
+set -u
+
+cd "$(dirname "$0")/../.." || exit 2
+MAKE=${MAKE:-make}
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/bf-install.XXXXXX") || exit 2
+log=$tmp/make.log
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+# check NAME COMMAND...: passes when COMMAND succeeds.
+check() {
+	name=$1; shift
+	if "$@" >>"$log" 2>&1; then ok "$name"; else fail "$name"; fi
+}
+# mode_is FILE MODE: the file exists with exactly these permissions.
+mode_is() { [ -f "$1" ] && [ "$(stat -c %a "$1")" = "$2" ]; }
+mk() { $MAKE --no-print-directory "$@" >>"$log" 2>&1; }
+
+d=$tmp/root
+P=$d/usr/local
+conf=$P/etc/backfills/backfills.conf
+unit=$P/lib/systemd/system/backfills.service
+files="$P/bin/backfills.fcgi:755 $P/bin/backfillctl:755 $conf:640
+$unit:644 $P/share/man/man5/backfills.conf.5:644
+$P/share/man/man8/backfills.fcgi.8:644 $P/share/man/man8/backfillctl.8:644"
+
+# -- 1. install -------------------------------------------------------------
+
+check "make install DESTDIR PREFIX=/usr/local" \
+	mk install DESTDIR="$d" PREFIX=/usr/local
+for f in $files; do
+	check "installed ${f%:*} (mode ${f##*:})" mode_is "${f%:*}" "${f##*:}"
+done
+check "nothing else installed" test "$(find "$d" -type f | wc -l)" -eq 7
+check "the unit runs the installed binary with the installed conf" \
+	grep -qx 'ExecStart=/usr/local/bin/backfills.fcgi -c /usr/local/etc/backfills/backfills.conf -s /run/backfills/backfills.sock -n 4 -M 0660 -G www-data' "$unit"
+check "the conf names /var/lib/backfills/backfills.db" \
+	grep -qx 'database = /var/lib/backfills/backfills.db' "$conf"
+grep -v '^database = ' conf/backfills.conf > "$tmp/expect"
+check "the conf is the shipped one otherwise" \
+	sh -c "grep -v '^database = ' '$conf' | cmp -s - '$tmp/expect'"
+check "the installed backfillctl runs (usage, exit 2)" \
+	sh -c "'$P/bin/backfillctl' >/dev/null 2>&1; [ \$? -eq 2 ]"
+check "the installed backfills.fcgi runs (bad flag, exit 2)" \
+	sh -c "'$P/bin/backfills.fcgi' -Z >/dev/null 2>&1; [ \$? -eq 2 ]"
+if command -v mandoc >/dev/null 2>&1; then
+	check "the installed man pages pass mandoc -T lint -W warning" \
+		mandoc -T lint -W warning "$P"/share/man/man5/*.5 \
+		"$P"/share/man/man8/*.8
+fi
+
+# -- 2. edit the conf, install again ---------------------------------------
+
+check "backfillctl --conf INSTALLED init writes a jwt_secret into it" \
+	"$P/bin/backfillctl" --conf "$conf" --db "$tmp/test.db" init
+sed 's/^log_level = info$/log_level = warn/' "$conf" > "$tmp/edited" &&
+	cat "$tmp/edited" > "$conf"
+cp "$conf" "$tmp/before"
+check "the edited conf has a jwt_secret and log_level = warn" \
+	sh -c "grep -q '^jwt_secret = ' '$conf' && grep -qx 'log_level = warn' '$conf'"
+rm -f "$unit" "$P/bin/backfillctl"
+check "make install again" mk install DESTDIR="$d" PREFIX=/usr/local
+check "the edited conf was not overwritten" cmp "$tmp/before" "$conf"
+check "the edited conf kept mode 640" mode_is "$conf" 640
+check "the removed files are back" \
+	sh -c "[ -f '$unit' ] && [ -x '$P/bin/backfillctl' ]"
+
+# -- 3. uninstall -----------------------------------------------------------
+
+check "make uninstall DESTDIR" mk uninstall DESTDIR="$d" PREFIX=/usr/local
+for f in $files; do
+	f=${f%:*}
+	[ "$f" = "$conf" ] && continue
+	check "uninstalled $f" test ! -e "$f"
+done
+check "the edited conf is kept by make uninstall" cmp "$tmp/before" "$conf"
+check "make uninstall PURGE=1" \
+	mk uninstall DESTDIR="$d" PREFIX=/usr/local PURGE=1
+check "PURGE=1 removed the conf and its folder" \
+	test ! -e "$P/etc/backfills"
+check "no file left in DESTDIR" test "$(find "$d" -type f | wc -l)" -eq 0
+
+check "install then uninstall, conf unedited" \
+	sh -c "$MAKE --no-print-directory install DESTDIR='$d' &&
+	    $MAKE --no-print-directory uninstall DESTDIR='$d'"
+check "an unedited conf goes with make uninstall" \
+	test "$(find "$d" -type f | wc -l)" -eq 0
+
+# -- 4. another PREFIX and DBDIR -------------------------------------------
+
+d2=$tmp/opt
+O=$d2/opt/backfills
+check "make install PREFIX=/opt/backfills DBDIR=/srv/bf" \
+	mk install DESTDIR="$d2" PREFIX=/opt/backfills DBDIR=/srv/bf
+check "the unit names /opt/backfills and /srv/bf" \
+	sh -c "grep -qx 'ExecStart=/opt/backfills/bin/backfills.fcgi -c /opt/backfills/etc/backfills/backfills.conf -s /run/backfills/backfills.sock -n 4 -M 0660 -G www-data' '$O/lib/systemd/system/backfills.service' &&
+	    grep -qx 'ReadWritePaths=/srv/bf' '$O/lib/systemd/system/backfills.service' &&
+	    ! grep -q '/usr/local' '$O/lib/systemd/system/backfills.service'"
+check "the conf names /srv/bf/backfills.db" \
+	grep -qx 'database = /srv/bf/backfills.db' "$O/etc/backfills/backfills.conf"
+check "the man pages name /opt/backfills/etc" \
+	sh -c "grep -q '/opt/backfills/etc/backfills/backfills.conf' '$O/share/man/man8/backfills.fcgi.8' &&
+	    ! grep -q '/usr/local' '$O/share/man/man8/backfills.fcgi.8'"
+check "make uninstall PREFIX=/opt/backfills" \
+	mk uninstall DESTDIR="$d2" PREFIX=/opt/backfills DBDIR=/srv/bf
+check "nothing left" test "$(find "$d2" -type f | wc -l)" -eq 0
+
+if [ "$failed" -eq 0 ]; then
+	rm -rf "$tmp"
+else
+	echo "     (make's output and the files: $tmp)"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
