@@ -516,6 +516,26 @@ def write_conf(path, db, extra=""):
         f.write(text.rstrip("\n") + "\ndatabase = %s\n%s\n" % (db, extra))
 
 
+_copy = None
+
+
+def _reachable_binary():
+    """A copy of FCGI_BIN in a fresh folder every user may enter (made
+    once, removed at exit)."""
+    global _copy
+    if _copy is None:
+        import atexit
+        import shutil
+        import tempfile
+        d = tempfile.mkdtemp(prefix="bf-bin-")
+        os.chmod(d, 0o755)
+        _copy = os.path.join(d, "backfills.fcgi")
+        shutil.copy2(FCGI_BIN, _copy)
+        os.chmod(_copy, 0o755)
+        atexit.register(shutil.rmtree, d, True)
+    return _copy
+
+
 def cgi(conf, method, path, body=b"", user=None, timeout=20):
     """The worker as plain CGI (RFC 3875), optionally as another user
     (setpriv). Returns (Response or None, stderr text)."""
@@ -525,8 +545,10 @@ def cgi(conf, method, path, body=b"", user=None, timeout=20):
     env.update(fcgi_params(method, path, body))
     argv = [FCGI_BIN, "-c", conf]
     if user:
+        # The checkout may sit in a folder the other user cannot enter
+        # (CI clones anywhere): run a copy from a folder it can.
         argv = ["setpriv", "--reuid=%s" % user[0], "--regid=%s" % user[1],
-                "--clear-groups", "--"] + argv
+                "--clear-groups", "--", _reachable_binary()] + argv[1:]
     p = subprocess.run(argv, input=body, env=env, capture_output=True,
                        timeout=timeout, cwd="/")
     if p.returncode != 0:
