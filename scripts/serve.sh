@@ -8,7 +8,9 @@
 #
 # Environment (defaults); paths are taken from the repository's root:
 #   PORT=6789                 nginx listens on 127.0.0.1:$PORT only
-#   DB=var/backfills.db       created with `$CTL_BIN init --demo` if absent
+#   DB=var/backfills.db       created with `$CTL_BIN init --demo` if absent;
+#                             a postgresql:// URI is used as is (its demo
+#                             data added by init --demo where missing)
 #   WORKERS=$(nproc)          FastCGI worker processes
 #   RUNDIR=run                conf, socket, pid files, nginx logs and temp
 #   BASE_CONF=conf/demo.conf  the conf the run's conf starts from
@@ -34,7 +36,11 @@ abs() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; es
 
 PORT=${PORT:-6789}
 WORKERS=${WORKERS:-$(nproc 2>/dev/null || echo 2)}
-DB=$(abs "${DB:-var/backfills.db}")
+DB=${DB:-var/backfills.db}
+case "$DB" in
+postgres://*|postgresql://*) DB_URI=1 ;;
+*) DB_URI=0; DB=$(abs "$DB") ;;
+esac
 RUNDIR=$(abs "${RUNDIR:-run}")
 BASE_CONF=$(abs "${BASE_CONF:-conf/demo.conf}")
 EXTRA_CONF=${EXTRA_CONF:-}
@@ -82,14 +88,18 @@ done
 [ "$SUPERVISOR" = prefork ] || command -v spawn-fcgi >/dev/null ||
 	die "spawn-fcgi not found: run scripts/deps.sh"
 
-mkdir -p "$RUNDIR" "$(dirname "$DB")"
+mkdir -p "$RUNDIR"
+[ "$DB_URI" = 1 ] || mkdir -p "$(dirname "$DB")"
 
 # One serve.sh per run folder: a second one would take over the socket.
 # (fd 9 is closed for the processes started below.)
 exec 9>"$RUNDIR/serve.lock"
 flock -n 9 || die "another serve.sh is running with RUNDIR=$RUNDIR"
 
-if [ ! -e "$DB" ]; then
+if [ "$DB_URI" = 1 ]; then
+	"$CTL_BIN" --db "$DB" init --demo >/dev/null 9>&- ||
+		die "$CTL_BIN --db $DB init --demo failed"
+elif [ ! -e "$DB" ]; then
 	say "Creating the demo database $DB"
 	"$CTL_BIN" --db "$DB" init --demo >/dev/null 9>&- ||
 		die "$CTL_BIN --db $DB init --demo failed"
