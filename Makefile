@@ -33,6 +33,7 @@ endif
 
 CORE	= buf errors datetime conf log http router backfill jsonin auth \
 	  store store_sqlite service h_status h_backfill h_auth plan run h_run
+-include mk/postgres.vars
 CORE_O	= $(CORE:%=$(BUILD)/%.o)
 UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
 	  tests/unit/test_router tests/unit/test_http tests/unit/test_store \
@@ -57,7 +58,7 @@ $(FCGI_BIN): $(CORE_O) $(BUILD)/main.o $(BUILD)/prefork.o $(BUILD)/sandbox.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lseccomp
 
-$(CTL_BIN): $(CORE_O) $(BUILD)/backfillctl.o
+$(CTL_BIN): $(CORE_O) $(BUILD)/backfillctl.o $(BUILD)/copy.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -69,7 +70,7 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	@PORT=$(PORT) DB=$(DB) WORKERS=$(WORKERS) STOP_WITH_PARENT=1 \
+	@PORT=$(PORT) DB='$(DB)' WORKERS=$(WORKERS) STOP_WITH_PARENT=1 \
 	    exec scripts/serve.sh
 
 unit: $(BUILD)/unit-runner
@@ -89,6 +90,7 @@ check: deps
 	@$(MAKE) --no-print-directory e2e
 	@$(MAKE) --no-print-directory fault
 	@$(MAKE) --no-print-directory deploy-check
+	@$(MAKE) --no-print-directory pg-check
 
 $(BUILD)/floor: tests/bench/floor.c | $(BUILD)
 	$(CC) $(CFLAGS) -o $@ $< -lfcgi

@@ -12,11 +12,12 @@ set -eu
 # tests: check python3 curl procps; fuzzing: libclang-rt-14-dev (clang's
 # libFuzzer); running: libfcgi-bin spawn-fcgi nginx-light sqlite3;
 # make bench: wrk; make prof: valgrind; deployment tests: apache2-bin
-# libapache2-mod-fcgid (Apache, binary and modules only) and mandoc.
+# libapache2-mod-fcgid (Apache, binary and modules only) and mandoc;
+# the PostgreSQL store: libpq-dev, and postgresql for its tests.
 PKGS="build-essential pkg-config clang libfcgi-dev libfcgi-bin spawn-fcgi
 libjson-c-dev libsqlite3-dev sqlite3 libinih-dev libssl-dev libseccomp-dev
 check nginx-light curl python3 procps wrk libclang-rt-14-dev valgrind
-apache2-bin libapache2-mod-fcgid mandoc ${EXTRA_PKGS:-}"
+apache2-bin libapache2-mod-fcgid mandoc libpq-dev postgresql ${EXTRA_PKGS:-}"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# shellcheck disable=SC2086

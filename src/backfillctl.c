@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "backfill.h"
 #include "conf.h"
+#include "copy.h"
 #include "datetime.h"
 #include "jsonin.h"
 #include "router.h"
@@ -39,7 +40,9 @@ usage(void)
 	    "  backup FILE                           copy the database (safe while serving)\n"
 	    "  check                                 integrity check and schema version\n"
 	    "  stats                                 counts by status\n"
-	    "  seed N [--pipeline UUID]              add N sample backfills (benchmarks)\n");
+	    "  seed N [--pipeline UUID]              add N sample backfills (benchmarks)\n"
+	    "  copy --from DB --to DB                copy a database into a new, empty one\n"
+	    "                                        (each a SQLite file or a postgresql:// URI)\n");
 	exit(2);
 }
 
@@ -229,6 +232,11 @@ cmd_ops(struct store *st, const char *db, int argc, char **argv)
 	enum err	 e;
 
 	if (strcmp(argv[0], "backup") == 0 && argc == 2) {
+		/* PostgreSQL has no file to copy: a copy of one snapshot
+		 * into a new SQLite file (pg_dump is the other way). */
+		if (strncmp(db, "postgresql://", 13) == 0 ||
+		    strncmp(db, "postgres://", 11) == 0)
+			return ctl_backup(db, argv[1]);
 		if ((e = store_backup(st, argv[1])) == ERR_PRECONDITION)
 			return die("%s exists already: not overwritten",
 			    argv[1]);
@@ -485,6 +493,25 @@ cmd_pipeline(struct store *st, int argc, char **argv)
 	return 2;
 }
 
+/* copy --from DB --to DB: needs neither --db nor a conf. */
+static int
+cmd_copy(int argc, char **argv)
+{
+	const char	*from = NULL, *to = NULL;
+	int		 i;
+
+	for (i = 0; i < argc; i++)
+		if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			to = argv[++i];
+		else
+			usage();
+	if (from == NULL || to == NULL)
+		usage();
+	return ctl_copy(from, to);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -506,6 +533,8 @@ main(int argc, char *argv[])
 	}
 	if (i >= argc)
 		usage();
+	if (strcmp(argv[i], "copy") == 0)
+		return cmd_copy(argc - i - 1, argv + i + 1);
 	conf_defaults(&conf);
 	/* The conf gives the database unless --db does, and jwt_secret. */
 	if (conf_locate(confpath, path, sizeof(path), err, sizeof(err)) < 0) {

@@ -245,7 +245,9 @@ worker_loop(int fd, void *arg)
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
-	if (w->c->conf.sandbox && sandbox_enter() < 0)
+	if (w->c->conf.sandbox && sandbox_enter(
+	    strncmp(w->c->conf.database, "postgresql://", 13) == 0 ||
+	    strncmp(w->c->conf.database, "postgres://", 11) == 0) < 0)
 		return 1;
 	log_msg(LOG_INFO, "worker started (conf %s, database %s%s)",
 	    w->c->conf.path, w->c->conf.database,
@@ -292,7 +294,7 @@ main(int argc, char *argv[])
 		case 'X':
 			/* Self-test: enter the sandbox, then try execve; the
 			 * sandbox must kill the process (SIGSYS). */
-			if (sandbox_enter() < 0)
+			if (sandbox_enter(0) < 0)
 				return 1;
 			execl("/bin/true", "true", (char *)NULL);
 			fprintf(stderr, "backfills.fcgi: execve was not "

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""
+make pg-check: the service on PostgreSQL, end to end. Starts a throwaway
+PostgreSQL server (tests/pg/pg_server.sh: initdb + pg_ctl in a folder
+under /tmp, a unix socket there, no TCP), runs against it
+
+  1. the whole end-to-end suite (tests/e2e through run_e2e.py), under the
+     pre-fork pool
+  2. its core modules again under spawn-fcgi
+  3. tests/pg/test_pg_store.py (schema, connections, backfillctl copy)
+  4. tests/pg/test_two_pools.py (two pools, one database)
+
+then stops the server (by its pid file, with pg_ctl) and removes its
+folder. Ends with one line per step and exits non-zero when one failed.
+FCGI_BIN and CTL_BIN are passed on; PG_DIR names a running server to use
+instead of starting one.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import pgtest           # noqa: E402
+
+STEPS = [
+    ("end-to-end suite (pre-fork pool)", ["run_e2e.py"], {}),
+    ("core modules under spawn-fcgi",
+     ["run_e2e.py", "test_founding", "test_routes", "test_update",
+      "test_concurrency"], {"SUPERVISOR": "spawn-fcgi"}),
+    ("PostgreSQL store", ["test_pg_store.py"], {}),
+    ("two pools, one database", ["test_two_pools.py"], {}),
+]
+
+
+def built_with_postgres():
+    ctl = os.path.join(pgtest.ROOT, os.environ.get("CTL_BIN",
+                                                   "bin/backfillctl"))
+    p = subprocess.run([ctl, "--db", "postgresql:///none?host=/nonexistent",
+                        "pipeline", "list"], capture_output=True,
+                       stdin=subprocess.DEVNULL, timeout=30)
+    return b"no PostgreSQL store" not in p.stderr
+
+
+def main():
+    if not built_with_postgres():
+        print("pg-check: this build has no PostgreSQL store: install "
+              "libpq-dev and build again", file=sys.stderr)
+        return 1
+    pg = pgtest.PgServer().start()
+    results = []
+    try:
+        env = dict(os.environ, PG_DIR=pg.dir)
+        print("pg-check: PostgreSQL in %s" % pg.dir)
+        sys.stdout.flush()
+        for name, argv, extra in STEPS:
+            print("\n== %s" % name)
+            sys.stdout.flush()
+            t = time.monotonic()
+            rc = subprocess.run([sys.executable] +
+                                [os.path.join(HERE, argv[0])] + argv[1:],
+                                env=dict(env, **extra), cwd=pgtest.ROOT,
+                                stdin=subprocess.DEVNULL).returncode
+            results.append((name, rc, time.monotonic() - t))
+    finally:
+        pg.stop()
+    print()
+    for name, rc, secs in results:
+        print("pg-check: %-36s %s (%.0f s)" % (name, "passed" if rc == 0
+                                                else "FAILED", secs))
+    return 0 if all(rc == 0 for _, rc, _ in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
