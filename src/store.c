@@ -8,6 +8,29 @@
 
 #include "store_impl.h"
 
+const enum col store_cols[BF__MAX] = {
+	[BF_ID] = C_INT,
+	[BF_BLOCK_UUID] = C_TEXT,
+	[BF_COMPLETED_AT] = C_INT,
+	[BF_CREATED_AT] = C_INT,
+	[BF_END_DATETIME] = C_INT,
+	[BF_FAILED_AT] = C_INT,
+	[BF_INTERVAL_TYPE] = C_ITYPE,
+	[BF_INTERVAL_UNITS] = C_INT,
+	[BF_METRICS] = C_TEXT,
+	[BF_NAME] = C_TEXT,
+	[BF_PIPELINE_SCHEDULE_ID] = C_INT,
+	[BF_PIPELINE_UUID] = C_TEXT,
+	[BF_SETTINGS] = C_TEXT,
+	[BF_START_DATETIME] = C_INT,
+	[BF_STARTED_AT] = C_INT,
+	[BF_STATUS] = C_STATUS,
+	[BF_UPDATED_AT] = C_INT,
+	[BF_VARIABLES] = C_TEXT,
+};
+_Static_assert(sizeof(store_cols) / sizeof(store_cols[0]) == BF__MAX,
+    "every field");
+
 struct store {
 	const struct store_ops	*ops;
 	struct store_impl	*impl;

@@ -9,6 +9,11 @@
 
 #include "store.h"
 
+/* How each backfill field is kept in a column: an integer, text, or an
+ * enum kept as its name. The same for every implementation. */
+enum col { C_INT, C_TEXT, C_ITYPE, C_STATUS };
+extern const enum col store_cols[BF__MAX];
+
 /* Each implementation defines its own struct store_impl. */
 struct store_impl;
 

@@ -62,34 +62,10 @@
 /* The one advisory lock key (ASCII "backfill") taken while migrating. */
 #define MIGRATE_LOCK	"7089056601388706924"
 
-/* Column storage per field: integer, text, or an enum kept as its name. */
-enum col { C_INT, C_TEXT, C_ITYPE, C_STATUS };
-
-static const enum col cols[BF__MAX] = {
-	[BF_ID] = C_INT,
-	[BF_BLOCK_UUID] = C_TEXT,
-	[BF_COMPLETED_AT] = C_INT,
-	[BF_CREATED_AT] = C_INT,
-	[BF_END_DATETIME] = C_INT,
-	[BF_FAILED_AT] = C_INT,
-	[BF_INTERVAL_TYPE] = C_ITYPE,
-	[BF_INTERVAL_UNITS] = C_INT,
-	[BF_METRICS] = C_TEXT,
-	[BF_NAME] = C_TEXT,
-	[BF_PIPELINE_SCHEDULE_ID] = C_INT,
-	[BF_PIPELINE_UUID] = C_TEXT,
-	[BF_SETTINGS] = C_TEXT,
-	[BF_START_DATETIME] = C_INT,
-	[BF_STARTED_AT] = C_INT,
-	[BF_STATUS] = C_STATUS,
-	[BF_UPDATED_AT] = C_INT,
-	[BF_VARIABLES] = C_TEXT,
-};
-_Static_assert(sizeof(cols) / sizeof(cols[0]) == BF__MAX, "every field");
 
 /* Field f's SQL type, for the casts of the insert's and update's
  * parameters. */
-#define T(f)	(cols[f] == C_INT ? "bigint" : "text")
+#define T(f)	(store_cols[f] == C_INT ? "bigint" : "text")
 
 enum q {
 	Q_PING,
@@ -563,7 +539,7 @@ prepare_one(struct store_impl *st, enum q k)
 	 * never writes) appear nowhere in its text. */
 	types[0] = types[1] = INT8_OID;
 	for (f = 1; f < BF__MAX; f++)
-		types[f + 1] = cols[f] == C_INT ? INT8_OID : TEXT_OID;
+		types[f + 1] = store_cols[f] == C_INT ? INT8_OID : TEXT_OID;
 	r = PQprepare(st->conn, st->name[k], st->sql[k],
 	    k == Q_BACKFILL_UPDATE ? BF__MAX + 1 : 0,
 	    k == Q_BACKFILL_UPDATE ? types : NULL);
@@ -1485,13 +1461,13 @@ backfill_row(const PGresult *r, int row, struct backfill *b, int copy)
 			v->null = 1;
 			continue;
 		}
-		if (cols[f] == C_INT) {
+		if (store_cols[f] == C_INT) {
 			v->i = get_i(r, row, f);
 			continue;
 		}
 		t = PQgetvalue(r, row, f);
 		len = (size_t)PQgetlength(r, row, f);
-		if (cols[f] == C_TEXT) {
+		if (store_cols[f] == C_TEXT) {
 			if (copy) {
 				if (bval_set_str(v, t, len) < 0)
 					return ERR_INTERNAL;
@@ -1501,7 +1477,7 @@ backfill_row(const PGresult *r, int row, struct backfill *b, int copy)
 			}
 			continue;
 		}
-		e = cols[f] == C_STATUS ? bf_status_from(t, len) :
+		e = store_cols[f] == C_STATUS ? bf_status_from(t, len) :
 		    bf_itype_from(t, len);
 		if (e < 0)
 			v->null = 1;
@@ -1520,12 +1496,12 @@ a_field(struct args *a, const struct backfill *b, int f)
 
 	if (v->null)
 		a_null(a);
-	else if (cols[f] == C_INT)
+	else if (store_cols[f] == C_INT)
 		a_int(a, v->i);
-	else if (cols[f] == C_TEXT)
+	else if (store_cols[f] == C_TEXT)
 		a_bytes(a, v->s, v->len);
 	else
-		a_text(a, cols[f] == C_STATUS ?
+		a_text(a, store_cols[f] == C_STATUS ?
 		    bf_status_name((enum bf_status)v->i) :
 		    bf_itype_name((enum bf_itype)v->i));
 }

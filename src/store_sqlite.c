@@ -23,30 +23,6 @@
 		"latest"
 #define CRED_COLS "id, hash, name, role, expires_at, created_at, revoked_at"
 
-/* Column storage per field: integer, text, or an enum kept as its name. */
-enum col { C_INT, C_TEXT, C_ITYPE, C_STATUS };
-
-static const enum col cols[BF__MAX] = {
-	[BF_ID] = C_INT,
-	[BF_BLOCK_UUID] = C_TEXT,
-	[BF_COMPLETED_AT] = C_INT,
-	[BF_CREATED_AT] = C_INT,
-	[BF_END_DATETIME] = C_INT,
-	[BF_FAILED_AT] = C_INT,
-	[BF_INTERVAL_TYPE] = C_ITYPE,
-	[BF_INTERVAL_UNITS] = C_INT,
-	[BF_METRICS] = C_TEXT,
-	[BF_NAME] = C_TEXT,
-	[BF_PIPELINE_SCHEDULE_ID] = C_INT,
-	[BF_PIPELINE_UUID] = C_TEXT,
-	[BF_SETTINGS] = C_TEXT,
-	[BF_START_DATETIME] = C_INT,
-	[BF_STARTED_AT] = C_INT,
-	[BF_STATUS] = C_STATUS,
-	[BF_UPDATED_AT] = C_INT,
-	[BF_VARIABLES] = C_TEXT,
-};
-_Static_assert(sizeof(cols) / sizeof(cols[0]) == BF__MAX, "every field");
 
 enum sql {
 	SQL_BEGIN,
@@ -701,7 +677,7 @@ backfill_row(sqlite3_stmt *s, struct backfill *b, int copy)
 			v->null = 1;
 			continue;
 		}
-		if (cols[f] == C_INT) {
+		if (store_cols[f] == C_INT) {
 			v->i = sqlite3_column_int64(s, f);
 			continue;
 		}
@@ -709,7 +685,7 @@ backfill_row(sqlite3_stmt *s, struct backfill *b, int copy)
 		len = (size_t)sqlite3_column_bytes(s, f);
 		if (t == NULL)
 			return ERR_INTERNAL;
-		if (cols[f] == C_TEXT) {
+		if (store_cols[f] == C_TEXT) {
 			if (copy) {
 				if (bval_set_str(v, t, len) < 0)
 					return ERR_INTERNAL;
@@ -719,7 +695,7 @@ backfill_row(sqlite3_stmt *s, struct backfill *b, int copy)
 			}
 			continue;
 		}
-		e = cols[f] == C_STATUS ? bf_status_from(t, len) :
+		e = store_cols[f] == C_STATUS ? bf_status_from(t, len) :
 		    bf_itype_from(t, len);
 		if (e < 0)
 			v->null = 1;
@@ -738,12 +714,12 @@ bind_field(sqlite3_stmt *s, int i, const struct backfill *b, int f)
 
 	if (v->null)
 		sqlite3_bind_null(s, i);
-	else if (cols[f] == C_INT)
+	else if (store_cols[f] == C_INT)
 		sqlite3_bind_int64(s, i, v->i);
-	else if (cols[f] == C_TEXT)
+	else if (store_cols[f] == C_TEXT)
 		sqlite3_bind_text(s, i, v->s, (int)v->len, SQLITE_STATIC);
 	else
-		bind_text(s, i, cols[f] == C_STATUS ?
+		bind_text(s, i, store_cols[f] == C_STATUS ?
 		    bf_status_name((enum bf_status)v->i) :
 		    bf_itype_name((enum bf_itype)v->i));
 }

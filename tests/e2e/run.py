@@ -27,7 +27,8 @@ class CountingResult(unittest.TextTestResult):
         self.passed += 1
 
 
-def main(argv):
+def main(argv, here=HERE):
+    """Runs the suite of the folder here (tests/fault reuses this)."""
     verbosity = 1
     names = []
     for a in argv:
@@ -39,7 +40,7 @@ def main(argv):
     if names:
         suite = loader.loadTestsFromNames(names)
     else:
-        suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
+        suite = loader.discover(here, pattern="test_*.py", top_level_dir=here)
     runner = unittest.TextTestRunner(verbosity=verbosity,
                                      resultclass=CountingResult,
                                      stream=sys.stderr)

@@ -13,56 +13,18 @@ non-zero on any failure or error. Environment: as tests/e2e/harness.py
 (FCGI_BIN, CTL_BIN, E2E_KEEP=1); -v prints one line per test.
 """
 
+import importlib.util
 import os
 import sys
-import time
-import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-
-class CountingResult(unittest.TextTestResult):
-    def __init__(self, *a, **kw):
-        super().__init__(*a, **kw)
-        self.passed = 0
-
-    def addSuccess(self, test):
-        super().addSuccess(test)
-        self.passed += 1
-
-
-def main(argv):
-    verbosity = 1
-    names = []
-    for a in argv:
-        if a in ("-v", "--verbose"):
-            verbosity = 2
-        else:
-            names.append(a[:-3] if a.endswith(".py") else a)
-    loader = unittest.TestLoader()
-    if names:
-        suite = loader.loadTestsFromNames(names)
-    else:
-        suite = loader.discover(HERE, pattern="test_*.py", top_level_dir=HERE)
-    runner = unittest.TextTestRunner(verbosity=verbosity,
-                                     resultclass=CountingResult,
-                                     stream=sys.stderr)
-    t0 = time.monotonic()
-    result = runner.run(suite)
-    failed_ids = set()
-    for test, _ in result.failures + result.errors:
-        failed_ids.add(getattr(test, "test_case", test).id())
-    failed = len(failed_ids) + len(result.unexpectedSuccesses)
-    line = "%d passed, %d failed" % (result.passed, failed)
-    if result.skipped:
-        line += ", %d skipped" % len(result.skipped)
-    sys.stderr.flush()
-    sys.stdout.write("(%.1f s)\n" % (time.monotonic() - t0))
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
-    return 1 if failed or result.testsRun == 0 else 0
-
+# The same runner as the end-to-end suite, run on this folder.
+_spec = importlib.util.spec_from_file_location(
+    "e2e_run", os.path.join(HERE, "..", "e2e", "run.py"))
+e2e_run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(e2e_run)
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(e2e_run.main(sys.argv[1:], HERE))
