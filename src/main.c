@@ -18,6 +18,7 @@
 #include "prefork.h"
 #include "sandbox.h"
 #include "service.h"
+#include "wlock.h"
 
 #define DRAIN_MAX	(64u << 20)	/* discard at most this of a refused body */
 
@@ -263,6 +264,7 @@ worker_loop(int fd, void *arg)
 		sigprocmask(SIG_BLOCK, &term, NULL);
 		serve_one(w->c, &src, w->body, w->out, w->resp);
 		FCGX_Finish_r(&fr);
+		service_idle(w->c);
 		sigprocmask(SIG_UNBLOCK, &term, NULL);
 	}
 	FCGX_Free(&fr, 1);
@@ -355,6 +357,8 @@ main(int argc, char *argv[])
 	if (sock != NULL) {
 		if ((fd = prefork_listen(sock, (mode_t)mode, group)) < 0)
 			return 1;
+		/* The pool's writers queue for the write lock here. */
+		c.wlock = wlock_create();
 		return prefork_run(fd, sock, (int)workers, worker_loop, &w);
 	}
 	if (FCGX_Init() != 0) {
@@ -365,6 +369,8 @@ main(int argc, char *argv[])
 		return worker_loop(0, &w);
 	signal(SIGPIPE, SIG_IGN);
 	serve_one(&c, &src, &body, &out, &resp);
+	fflush(stdout);
+	service_idle(&c);
 	service_close(&c);
 	resp_free(&resp);
 	buf_free(&body);

@@ -44,6 +44,8 @@ service_open(struct ctx *c, char *why, size_t whylen)
 		.busy_timeout = c->conf.busy_timeout,
 		.create = 0,
 		.max_size = c->conf.max_db_size,
+		.wlock = c->wlock,
+		.idle_checkpoint = 1,
 	};
 
 	if (c->store != NULL)
@@ -58,6 +60,12 @@ service_close(struct ctx *c)
 	c->store = NULL;
 	free(c->auth);
 	c->auth = NULL;
+}
+
+void
+service_idle(struct ctx *c)
+{
+	store_idle(c->store);
 }
 
 static void

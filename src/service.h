@@ -16,11 +16,14 @@
 
 struct store;
 struct auth_cache;
+struct wlock;
 
 struct ctx {
 	struct conf		 conf;
 	struct store		*store;		/* opened on first use */
 	struct auth_cache	*auth;		/* h_auth.c's, made on use */
+	struct wlock		*wlock;		/* the pool's write queue, or
+						 * NULL; set after service_init */
 };
 
 /* Takes a copy of conf; opens nothing yet. */
@@ -33,5 +36,8 @@ void	 service_close(struct ctx *);
 /* Answers one request into resp (reset first). */
 void	 service_handle(struct ctx *, const struct request *,
 	    struct response *);
+/* Upkeep between requests, once the answer is sent (a checkpoint of a
+ * long write-ahead log). */
+void	 service_idle(struct ctx *);
 
 #endif

@@ -152,6 +152,13 @@ store_rollback(struct store *st)
 	st->ops->rollback(st->impl);
 }
 
+void
+store_idle(struct store *st)
+{
+	if (st != NULL && st->ops->idle != NULL)
+		st->ops->idle(st->impl);
+}
+
 enum err
 store_pipeline_get(struct store *st, const char *uuid, struct pipeline *out)
 {

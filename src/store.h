@@ -17,6 +17,7 @@
 #include "run.h"
 
 struct store;
+struct wlock;
 
 struct store_opts {
 	const char	*path;
@@ -24,6 +25,9 @@ struct store_opts {
 	int		 busy_timeout;	/* milliseconds */
 	int		 create;	/* create the file if missing */
 	int64_t		 max_size;	/* bytes the file may grow to; 0: any */
+	struct wlock	*wlock;		/* the pool's write queue, or NULL */
+	int		 idle_checkpoint; /* checkpoint in store_idle(), not
+					   * in the commit that fills the log */
 };
 
 struct pipeline {
@@ -74,6 +78,9 @@ enum err store_begin(struct store *);
 enum err store_begin_read(struct store *);
 enum err store_commit(struct store *);
 void	 store_rollback(struct store *);
+/* Upkeep the caller does between requests, after answering: with
+ * idle_checkpoint, copies a long write-ahead log back into the database. */
+void	 store_idle(struct store *);
 
 enum err store_pipeline_get(struct store *, const char *uuid,
 	    struct pipeline *out);

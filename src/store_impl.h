@@ -33,6 +33,7 @@ struct store_ops {
 	enum err (*begin_read)(struct store_impl *);
 	enum err (*commit)(struct store_impl *);
 	void (*rollback)(struct store_impl *);
+	void (*idle)(struct store_impl *);	/* may be NULL */
 	enum err (*pipeline_get)(struct store_impl *, const char *uuid,
 	    struct pipeline *out);
 	enum err (*pipeline_add)(struct store_impl *, const char *uuid,

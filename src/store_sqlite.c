@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "store_impl.h"
+#include "wlock.h"
 
 #define COLS	"id, block_uuid, completed_at, created_at, end_datetime, " \
 		"failed_at, interval_type, interval_units, metrics, name, " \
@@ -264,7 +265,15 @@ struct store_impl {
 	int		 busy_timeout;	/* milliseconds */
 	struct timespec	 busy_since;
 	int		 broken;	/* see store_broken() */
+	int		 sync_after;	/* durability full: see sq_commit() */
+	struct wlock	*wlock;		/* the pool's write queue, or NULL */
+	int		 queued;	/* this connection holds it */
+	int		 wal_frames;	/* log length after our last commit */
 };
+
+/* Checkpoint (in sq_idle) once the log holds this many pages: SQLite's
+ * own wal_autocheckpoint default. */
+#define CHECKPOINT_FRAMES	1000
 
 /*
  * The busy handler. Writes here hold the lock for tens of microseconds,
@@ -416,6 +425,48 @@ fail:
 	return rc;
 }
 
+/* The WAL hook: notes the log's length after each commit instead of
+ * checkpointing inside it (which would keep the client waiting, and the
+ * pool's other writers queued, for the checkpoint's writes and syncs). */
+static int
+wal_seen(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store_impl *st = arg;
+
+	(void)db;
+	(void)name;
+	st->wal_frames = frames;
+	return SQLITE_OK;
+}
+
+/* Leaves the pool's write queue if this connection holds it. */
+static void
+queue_leave(struct store_impl *st)
+{
+	if (st->queued) {
+		st->queued = 0;
+		wlock_give(st->wlock);
+	}
+}
+
+/* Whether the connection is in WAL mode (a file system without shared
+ * memory support keeps it in rollback-journal mode). */
+static int
+in_wal_mode(struct store_impl *st)
+{
+	sqlite3_stmt	*s;
+	int		 wal = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode", -1, &s,
+	    NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		wal = sqlite3_stricmp((const char *)sqlite3_column_text(s, 0),
+		    "wal") == 0;
+	sqlite3_finalize(s);
+	return wal;
+}
+
 static enum err
 sq_open(struct store_impl **out, const struct store_opts *o, char *why,
     size_t whylen)
@@ -441,12 +492,20 @@ sq_open(struct store_impl **out, const struct store_opts *o, char *why,
 	sqlite3_extended_result_codes(st->db, 1);
 	st->busy_timeout = o->busy_timeout;
 	sqlite3_busy_handler(st->db, busy_wait, st);
+	st->wlock = o->wlock;
+	if (o->idle_checkpoint)		/* replaces the autocheckpoint */
+		sqlite3_wal_hook(st->db, wal_seen, st);
 	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = WAL; "
-	    "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON; "
-	    "PRAGMA max_page_count = %lld",
-	    o->durability_full ? "FULL" : "NORMAL",
+	    "PRAGMA foreign_keys = ON; PRAGMA max_page_count = %lld",
 	    o->max_size > 0 ? (long long)(o->max_size / 4096) : 4294967294LL);
-	if ((rc = exec(st, sql, why, whylen)) != SQLITE_OK ||
+	if ((rc = exec(st, sql, why, whylen)) != SQLITE_OK)
+		goto fail;
+	/* durability = full in WAL mode: commit without a sync, then sync
+	 * the WAL after the write lock is released (sq_commit). */
+	st->sync_after = o->durability_full && in_wal_mode(st);
+	if ((rc = exec(st, o->durability_full && !st->sync_after ?
+	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	    why, whylen)) != SQLITE_OK ||
 	    (rc = migrate(st, why, whylen)) != SQLITE_OK)
 		goto fail;
 	for (q = 0; q < SQL__MAX; q++) {
@@ -471,6 +530,7 @@ sq_close(struct store_impl *st)
 
 	if (st == NULL)
 		return;
+	queue_leave(st);
 	for (q = 0; q < SQL__MAX; q++)
 		sqlite3_finalize(st->stmt[q]);
 	sqlite3_close(st->db);
@@ -525,10 +585,23 @@ sq_ping(struct store_impl *st)
 static enum err
 sq_begin(struct store_impl *st)
 {
+	enum err e;
+
 	if (check_moved(st) != ERR_OK)
 		return ERR_UNAVAILABLE;
+	if (st->wlock != NULL && !st->queued) {
+		if (wlock_take(st->wlock, st->busy_timeout) < 0) {
+			log_msg(LOG_ERROR, "sqlite: BEGIN IMMEDIATE: the "
+			    "pool's write queue is still busy after %d ms",
+			    st->busy_timeout);
+			return ERR_UNAVAILABLE;
+		}
+		st->queued = 1;
+	}
 	stmt(st, SQL_BEGIN);
-	return run(st, SQL_BEGIN);
+	if ((e = run(st, SQL_BEGIN)) != ERR_OK)
+		queue_leave(st);
+	return e;
 }
 
 static enum err
@@ -540,15 +613,45 @@ sq_begin_read(struct store_impl *st)
 	return run(st, SQL_BEGIN_READ);
 }
 
+/* Syncs the write-ahead log's file (outside any transaction: SQLite's
+ * own handle for it, through the public VFS methods). */
+static int
+sync_wal(struct store_impl *st)
+{
+	sqlite3_file	*wal = NULL;
+
+	if (sqlite3_file_control(st->db, "main",
+	    SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK ||
+	    wal == NULL || wal->pMethods == NULL)
+		return SQLITE_IOERR_FSYNC;
+	return wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+}
+
+/*
+ * Commits. With durability = full the connection runs synchronous =
+ * NORMAL and the WAL is synced here, after COMMIT has released the write
+ * lock and before the caller answers: an acknowledged write is on disk
+ * as with synchronous = FULL, but the next writer need not wait for this
+ * one's fsync, and the syncs of writers that overlap are served by one
+ * flush of the file (group commit without a shared writer process).
+ * The sync covers every frame written before it, and a checkpoint syncs
+ * the WAL before it copies frames, so consistency is NORMAL's.
+ */
 static enum err
 sq_commit(struct store_impl *st)
 {
-	enum err e;
+	enum err	 e;
+	int		 rc;
 
 	stmt(st, SQL_COMMIT);
-	if ((e = run(st, SQL_COMMIT)) != ERR_OK)
+	if ((e = run(st, SQL_COMMIT)) != ERR_OK) {
 		sq_rollback(st);
-	return e;
+		return e;
+	}
+	queue_leave(st);
+	if (st->sync_after && (rc = sync_wal(st)) != SQLITE_OK)
+		return fail(st, rc, "sync of the WAL");
+	return ERR_OK;
 }
 
 static void
@@ -558,6 +661,41 @@ sq_rollback(struct store_impl *st)
 		stmt(st, SQL_ROLLBACK);
 		(void)run(st, SQL_ROLLBACK);
 	}
+	queue_leave(st);
+}
+
+/*
+ * Between requests, once the answer is sent: a checkpoint once the log
+ * is long enough (see CHECKPOINT_FRAMES).
+ */
+static void
+sq_idle(struct store_impl *st)
+{
+	int	 rc;
+
+	if (st->wal_frames < CHECKPOINT_FRAMES)
+		return;
+	st->wal_frames = 0;
+	/* The log's pages are written out first, while writers go on; then
+	 * the checkpoint itself, FULL: it holds writers back (the pool's in
+	 * its queue, others through SQLite's lock) for the little left to
+	 * sync and copy, so it completes and the next writer starts the log
+	 * over. (A PASSIVE checkpoint racing a stream of writes rarely
+	 * completes: the log then grows without end, and every commit past
+	 * 1 000 pages tries again, with its syncs.) */
+	if ((rc = sync_wal(st)) != SQLITE_OK) {
+		(void)fail(st, rc, "sync of the WAL");
+		return;
+	}
+	if (st->wlock != NULL &&
+	    wlock_take(st->wlock, st->busy_timeout) < 0)
+		return;
+	rc = sqlite3_wal_checkpoint_v2(st->db, "main",
+	    SQLITE_CHECKPOINT_FULL, NULL, NULL);
+	if (st->wlock != NULL)
+		wlock_give(st->wlock);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		(void)fail(st, rc, "checkpoint");
 }
 
 static void
@@ -1275,6 +1413,7 @@ const struct store_ops store_sqlite_ops = {
 	.begin_read = sq_begin_read,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
+	.idle = sq_idle,
 	.pipeline_get = sq_pipeline_get,
 	.pipeline_add = sq_pipeline_add,
 	.pipeline_remove = sq_pipeline_remove,

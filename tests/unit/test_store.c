@@ -3,6 +3,9 @@
  * backfills (partial updates, kept counts, SPEC "List" order and pages)
  * and the schema version (newer refused, older migrated on open).
  */
+#include <sys/stat.h>
+#include <sys/wait.h>
+
 #include <check.h>
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -10,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backfill.h"
 #include "datetime.h"
 #include "store.h"
 #include "suites.h"
+#include "wlock.h"
 
 static char		 dir[4096];
 static char		 dbpath[4200];
@@ -32,7 +37,8 @@ T(const char *s)
 static enum err
 open_db(struct store **out, int create)
 {
-	struct store_opts o = { dbpath, 1, 2000, create, 0 };
+	struct store_opts o = { .path = dbpath, .durability_full = 1,
+	    .busy_timeout = 2000, .create = create };
 	char	 why[256] = "";
 	enum err e;
 
@@ -692,7 +698,8 @@ raw_exec(const char *sql)
 
 START_TEST(newer_schema_refused)
 {
-	struct store_opts o = { dbpath, 1, 2000, 0, 0 };
+	struct store_opts o = { .path = dbpath, .durability_full = 1,
+	    .busy_timeout = 2000 };
 	char	 why[256] = "";
 
 	raw_exec("CREATE TABLE future (x); PRAGMA user_version = 99;");
@@ -802,6 +809,160 @@ START_TEST(version_1_migrated_on_open)
 }
 END_TEST
 
+/* ---- the pool's write queue, and checkpoints between requests ------ */
+
+static enum err
+open_pool_db(struct store **out, struct wlock *w, int busy_ms)
+{
+	struct store_opts o = { .path = dbpath, .durability_full = 1,
+	    .busy_timeout = busy_ms, .create = 1, .wlock = w,
+	    .idle_checkpoint = 1 };
+	char	 why[256];
+
+	return store_open(out, &o, why, sizeof(why));
+}
+
+static void
+insert_committed(int n)
+{
+	while (n-- > 0) {
+		ck_assert_int_eq(store_begin(st), ERR_OK);
+		(void)insert("p", "2023-07-18", NULL);
+		ck_assert_int_eq(store_commit(st), ERR_OK);
+	}
+}
+
+/* Pages in the write-ahead log as another connection finds it. */
+static int
+log_frames(void)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+	int		 n;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+	    "PRAGMA wal_checkpoint(PASSIVE)", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	n = sqlite3_column_int(s, 1);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return n;
+}
+
+START_TEST(checkpoint_waits_for_idle_and_restarts_the_log)
+{
+	char		 wal[4300];
+	struct stat	 sb;
+
+	setup_path();
+	ck_assert_int_eq(open_pool_db(&st, NULL, 2000), ERR_OK);
+	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
+	insert_committed(1100);
+	/* No commit checkpointed: the log holds every one of them. */
+	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_ge(sb.st_size, 1100 * 4096);
+	/* Between requests, the checkpoint completes: the next commit
+	 * starts the log over. */
+	store_idle(st);
+	insert_committed(1);
+	ck_assert_int_lt(log_frames(), 10);
+}
+END_TEST
+
+START_TEST(write_queue_held_elsewhere_answers_unavailable)
+{
+	struct wlock	*w = wlock_create();
+	struct timespec	 t0, t1;
+	int		 held[2], done[2], status;
+	int64_t		 count;
+	int		 next;
+	pid_t		 pid;
+	char		 c;
+
+	ck_assert_ptr_nonnull(w);
+	setup_path();
+	ck_assert_int_eq(open_pool_db(&st, w, 300), ERR_OK);
+	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
+	ck_assert_int_eq(pipe(held), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	if ((pid = fork()) == 0) {
+		/* Another worker of the pool, mid-write. */
+		if (wlock_take(w, 1000) < 0 || write(held[1], "x", 1) != 1)
+			_exit(1);
+		(void)read(done[0], &c, 1);
+		wlock_give(w);
+		_exit(0);
+	}
+	ck_assert_int_eq(read(held[0], &c, 1), 1);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(store_begin(st), ERR_UNAVAILABLE);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_ge((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000, 290);
+	ck_assert_int_eq(write(done[1], "x", 1), 1);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	/* Given back: the write goes through, and nothing was left half. */
+	insert_committed(1);
+	ck_assert_int_eq(store_backfill_list(st, NULL, 5, 0, &count, &next,
+	    ignore_row, NULL), ERR_OK);
+	ck_assert_int_eq(count, 1);
+}
+END_TEST
+
+START_TEST(write_queue_of_a_dead_worker_is_taken_over)
+{
+	struct wlock	*w = wlock_create();
+	int		 status;
+	pid_t		 pid;
+
+	ck_assert_ptr_nonnull(w);
+	setup_path();
+	ck_assert_int_eq(open_pool_db(&st, w, 2000), ERR_OK);
+	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
+	if ((pid = fork()) == 0)
+		_exit(wlock_take(w, 1000) < 0);	/* dies holding it */
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	insert_committed(1);
+	ck_assert_int_eq(pipeline_count("p"), 1);
+}
+END_TEST
+
+START_TEST(writers_of_a_pool_lose_nothing)
+{
+	struct wlock	*w = wlock_create();
+	pid_t		 pid[3];
+	int		 i, status;
+
+	ck_assert_ptr_nonnull(w);
+	setup_path();
+	ck_assert_int_eq(open_pool_db(&st, w, 5000), ERR_OK);
+	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
+	store_close(st);
+	st = NULL;
+	for (i = 0; i < 3; i++)
+		if ((pid[i] = fork()) == 0) {
+			/* A worker: its own connection, after the fork. */
+			if (open_pool_db(&st, w, 5000) != ERR_OK)
+				_exit(1);
+			insert_committed(300);
+			store_idle(st);
+			store_close(st);
+			_exit(0);
+		}
+	for (i = 0; i < 3; i++) {
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert_int_eq(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    1);
+	}
+	ck_assert_int_eq(open_pool_db(&st, w, 5000), ERR_OK);
+	ck_assert_int_eq(pipeline_count("p"), 900);
+}
+END_TEST
+
 Suite *
 store_suite(void)
 {
@@ -824,6 +985,15 @@ store_suite(void)
 	tcase_add_test(tc, backfill_delete);
 	tcase_add_test(tc, reopen_keeps_data);
 	tcase_add_test(tc, transaction_rollback);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pool");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, checkpoint_waits_for_idle_and_restarts_the_log);
+	tcase_add_test(tc, write_queue_held_elsewhere_answers_unavailable);
+	tcase_add_test(tc, write_queue_of_a_dead_worker_is_taken_over);
+	tcase_add_test(tc, writers_of_a_pool_lose_nothing);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lists");

@@ -1,0 +1,27 @@
+/*
+ * wlock: a queue for the write lock, shared by the workers of one pool.
+ *
+ * SQLite's own write lock cannot be waited for: a writer that finds it
+ * taken polls (the busy handler), burning CPU and fcntl() calls the
+ * holder needs. The pool's supervisor makes one of these in memory
+ * shared with the workers it forks; a worker takes it before BEGIN
+ * IMMEDIATE and gives it back after COMMIT, so its writers sleep in the
+ * kernel and wake as the previous one finishes. SQLite's lock still
+ * decides (other programs, other pools and CGI processes do not share
+ * this queue); the queue only keeps this pool's writers from spinning.
+ * A worker that dies holding it (kill -9) leaves it to the next one
+ * (a robust mutex).
+ */
+#ifndef WLOCK_H
+#define WLOCK_H
+
+struct wlock;
+
+/* Makes a queue in memory that children forked later share; NULL if
+ * the system cannot (then writers simply poll, as without one). */
+struct wlock	*wlock_create(void);
+/* Waits up to timeout_ms for the queue. 0 when taken, -1 on time out. */
+int		 wlock_take(struct wlock *, int timeout_ms);
+void		 wlock_give(struct wlock *);
+
+#endif
