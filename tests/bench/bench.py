@@ -29,7 +29,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 QUICK = os.environ.get("QUICK") == "1"
 SECONDS = int(os.environ.get("SECONDS_EACH", "4" if QUICK else "10"))
 CONNS = int(os.environ.get("CONNECTIONS", "32"))
-WORKERS = int(os.environ.get("WORKERS", str(os.cpu_count() or 2)))
+WORKERS = int(os.environ.get("WORKERS", str(2 * (os.cpu_count() or 1))))
 BIG = 200_000 if QUICK else 1_000_000
 FCGI_BIN = os.path.join(ROOT, os.environ.get("FCGI_BIN", "cgi-bin/backfills.fcgi"))
 CTL_BIN = os.path.join(ROOT, os.environ.get("CTL_BIN", "bin/backfillctl"))
