@@ -22,6 +22,8 @@
 
 #define DRAIN_MAX	(64u << 20)	/* discard at most this of a refused body */
 
+extern char **environ;
+
 static volatile sig_atomic_t stopping;
 
 static void
@@ -32,16 +34,69 @@ on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
+/* The parameters the service reads, found in one pass over the
+ * request's environment (a lookup each would scan it a dozen times). */
+enum param {
+	P_METHOD, P_PATH_INFO, P_SCRIPT_URL, P_QUERY, P_IF_MATCH, P_API_KEY,
+	P_AUTHORIZATION, P_REDIRECT_AUTHORIZATION, P_OAUTH_TOKEN, P_COOKIE,
+	P_ORIGIN, P_CONTENT_LENGTH, P_REQUEST_ID, P__MAX
+};
+
+static const struct {
+	const char	*name;
+	size_t		 len;
+} param_names[P__MAX] = {
+#define P(e, s)	[e] = { s, sizeof(s) - 1 }
+	P(P_METHOD, "REQUEST_METHOD"),
+	P(P_PATH_INFO, "PATH_INFO"),
+	P(P_SCRIPT_URL, "SCRIPT_URL"),
+	P(P_QUERY, "QUERY_STRING"),
+	P(P_IF_MATCH, "HTTP_IF_MATCH"),
+	P(P_API_KEY, "HTTP_X_API_KEY"),
+	P(P_AUTHORIZATION, "HTTP_AUTHORIZATION"),
+	P(P_REDIRECT_AUTHORIZATION, "REDIRECT_HTTP_AUTHORIZATION"),
+	P(P_OAUTH_TOKEN, "HTTP_OAUTH_TOKEN"),
+	P(P_COOKIE, "HTTP_COOKIE"),
+	P(P_ORIGIN, "HTTP_ORIGIN"),
+	P(P_CONTENT_LENGTH, "CONTENT_LENGTH"),
+	P(P_REQUEST_ID, "REQUEST_ID"),
+#undef P
+};
+
 /* How the adapter reads one request, whichever the mode. */
 struct source {
 	FCGX_Request	*fcgi;		/* NULL in CGI mode */
+	const char	*p[P__MAX];	/* NULL where absent */
 };
 
-static const char *
-param(const struct source *src, const char *name)
+/* Fills src->p from the request's environment; the first of a name
+ * counts, as with getenv(). */
+static void
+params_scan(struct source *src)
 {
-	return src->fcgi != NULL ? FCGX_GetParam(name, src->fcgi->envp) :
-	    getenv(name);
+	char	**e = src->fcgi != NULL ? src->fcgi->envp : environ;
+	const char *eq;
+	size_t	 k;
+	int	 i;
+
+	memset(src->p, 0, sizeof(src->p));
+	for (; e != NULL && *e != NULL; e++) {
+		if ((eq = strchr(*e, '=')) == NULL)
+			continue;
+		k = (size_t)(eq - *e);
+		for (i = 0; i < P__MAX; i++)
+			if (param_names[i].len == k && src->p[i] == NULL &&
+			    memcmp(*e, param_names[i].name, k) == 0) {
+				src->p[i] = eq + 1;
+				break;
+			}
+	}
+}
+
+static const char *
+param(const struct source *src, enum param p)
+{
+	return src->p[p];
 }
 
 /* Reads up to n bytes of the body; returns how many were read. */
@@ -80,26 +135,26 @@ request_read(const struct source *src, const struct conf *conf,
 	size_t		 i, got, left;
 
 	memset(req, 0, sizeof(*req));
-	req->method = http_method(param(src, "REQUEST_METHOD"));
-	path = param(src, "PATH_INFO");
+	req->method = http_method(param(src, P_METHOD));
+	path = param(src, P_PATH_INFO);
 	req->path = path != NULL && path[0] != '\0' ? path :
-	    param(src, "SCRIPT_URL");
+	    param(src, P_SCRIPT_URL);
 	if (req->path == NULL)
 		req->path = "";
-	req->query = param(src, "QUERY_STRING");
+	req->query = param(src, P_QUERY);
 	if (req->query == NULL)
 		req->query = "";
-	req->if_match = param(src, "HTTP_IF_MATCH");
-	req->api_key = param(src, "HTTP_X_API_KEY");
-	req->authorization = param(src, "HTTP_AUTHORIZATION");
+	req->if_match = param(src, P_IF_MATCH);
+	req->api_key = param(src, P_API_KEY);
+	req->authorization = param(src, P_AUTHORIZATION);
 	if (req->authorization == NULL)	/* Apache after an internal rewrite */
-		req->authorization = param(src, "REDIRECT_HTTP_AUTHORIZATION");
-	req->oauth_token = param(src, "HTTP_OAUTH_TOKEN");
-	req->cookie = param(src, "HTTP_COOKIE");
-	req->origin = param(src, "HTTP_ORIGIN");
+		req->authorization = param(src, P_REDIRECT_AUTHORIZATION);
+	req->oauth_token = param(src, P_OAUTH_TOKEN);
+	req->cookie = param(src, P_COOKIE);
+	req->origin = param(src, P_ORIGIN);
 
 	buf_reset(body);
-	cl = param(src, "CONTENT_LENGTH");
+	cl = param(src, P_CONTENT_LENGTH);
 	if (cl == NULL || cl[0] == '\0') {
 		req->body_state = BODY_NONE;
 		return 0;
@@ -170,7 +225,7 @@ log_request(const struct source *src, const struct request *req,
 {
 	static unsigned long	 seq;
 	struct timespec		 t1;
-	const char		*rid = param(src, "REQUEST_ID");
+	const char		*rid = param(src, P_REQUEST_ID);
 	char			 own[32];
 	long			 ms;
 	enum log_level		 l;
@@ -190,13 +245,14 @@ log_request(const struct source *src, const struct request *req,
 }
 
 static void
-serve_one(struct ctx *c, const struct source *src, struct buf *body,
+serve_one(struct ctx *c, struct source *src, struct buf *body,
     struct buf *out, struct response *resp)
 {
 	struct request	 req;
 	struct timespec	 t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	params_scan(src);
 	if (request_read(src, &c->conf, body, &req) < 0) {
 		/* Nothing is changed and nobody is left to answer. */
 		log_request(src, &req, 400, &t0);
