@@ -6,12 +6,17 @@ nginx conf, default durability, WORKERS workers) on a fresh database of
 1 000 backfills, and beside it the floor (tests/bench/floor.c: a FastCGI
 responder that reads the body and answers a fixed small JSON) behind the
 same nginx settings. For each operation it runs wrk (32 connections)
-against the service and then the floor, interleaved, and prints requests
-per second, p50 and p99 latency, the ratio to the floor, and the
-workers' resident memory before and after. Then the list again on a
-database of 1 000 000 backfills (200 000 with QUICK=1).
+against the service and then the floor, interleaved in ROUNDS rounds
+(the floor drifts by 15 % from one measure to the next on a shared
+machine; alternating cancels the drift), and prints requests per second
+(all requests over all rounds' time), p50 (the median round's) and p99
+(the worst round's) latency, the ratio to the floor, and the workers'
+resident memory before and after. Each server gets a second of load
+first, not counted. Then the list again on a database of 1 000 000
+backfills (200 000 with QUICK=1).
 
-Environment: QUICK=1 (about a minute), WORKERS, SECONDS_EACH, CONNECTIONS.
+Environment: QUICK=1 (about a minute), WORKERS, SECONDS_EACH (per
+round), ROUNDS, CONNECTIONS.
 """
 import json
 import os
@@ -27,7 +32,8 @@ import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 QUICK = os.environ.get("QUICK") == "1"
-SECONDS = int(os.environ.get("SECONDS_EACH", "4" if QUICK else "10"))
+SECONDS = int(os.environ.get("SECONDS_EACH", "2" if QUICK else "4"))
+ROUNDS = int(os.environ.get("ROUNDS", "2" if QUICK else "3"))
 CONNS = int(os.environ.get("CONNECTIONS", "32"))
 WORKERS = int(os.environ.get("WORKERS", str(2 * (os.cpu_count() or 1))))
 BIG = 200_000 if QUICK else 1_000_000
@@ -106,12 +112,13 @@ class Server:
         self.log.close()
 
 
-def wrk(port, method, path, body=None):
+def wrk(port, method, path, body=None, seconds=None):
     env = dict(os.environ, BENCH_METHOD=method, BENCH_PATH=path)
     if body:
         env["BENCH_BODY"] = body
     out = subprocess.run(
-        ["wrk", "-t", "2", "-c", str(CONNS), "-d", "%ds" % SECONDS,
+        ["wrk", "-t", "2", "-c", str(CONNS),
+         "-d", "%ds" % (seconds or SECONDS),
          "--timeout", "5s", "-s", LUA, "http://127.0.0.1:%d" % port],
         env=env, capture_output=True, text=True).stdout
     m = re.search(r"^BENCH (\S+) (\S+) (\S+) (\d+) (\d+)$", out, re.M)
@@ -119,6 +126,31 @@ def wrk(port, method, path, body=None):
         raise SystemExit("bench: wrk gave no figures:\n" + out)
     rps, p50, p99, n, errors = m.groups()
     return float(rps), float(p50), float(p99), int(n), int(errors)
+
+
+def combine(rounds):
+    """One figure from the rounds of a measure: requests over time, the
+    median round's p50, the worst round's p99, all errors."""
+    secs = sum(r[3] / r[0] for r in rounds if r[0] > 0)
+    n = sum(r[3] for r in rounds)
+    p50 = sorted(r[1] for r in rounds)[len(rounds) // 2]
+    return (n / secs if secs else 0.0, p50, max(r[2] for r in rounds), n,
+            sum(r[4] for r in rounds))
+
+
+def measure(ports, method, path, body=None):
+    """The operation against each port in turn, ROUNDS times over;
+    one combined figure per port."""
+    rounds = [[] for _ in ports]
+    for _ in range(ROUNDS):
+        for i, port in enumerate(ports):
+            rounds[i].append(wrk(port, method, path, body))
+    return [combine(r) for r in rounds]
+
+
+def warm(port, method, path, body=None):
+    """A second of load, not counted: caches filled, workers running."""
+    wrk(port, method, path, body, seconds=1)
 
 
 AUTH = {"X-API-KEY": "zkWlN0PkIKSN0C11CfUHUj84OT5XOJ6tDZ6bDRO2",
@@ -191,8 +223,9 @@ def main():
     seed(small, 1000)
     floor_db = os.path.join(tmp, "floor.db")
     seed(floor_db, 1)
-    print("make bench: %d workers, wrk -c %d, %d s per measure%s" % (
-        WORKERS, CONNS, SECONDS, " (QUICK)" if QUICK else ""))
+    print("make bench: %d workers, wrk -c %d, %d rounds of %d s per "
+          "measure%s" % (WORKERS, CONNS, ROUNDS, SECONDS,
+                         " (QUICK)" if QUICK else ""))
     print("%-30s %10s %8s %8s %10s %7s %6s" % (
         "operation", "req/s", "p50 ms", "p99 ms", "floor r/s", "ratio",
         "errors"))
@@ -201,9 +234,10 @@ def main():
     results = {}
     rss_before = None
     try:
+        warm(svc.port, "GET", OPS[0][2])
+        warm(flo.port, "GET", OPS[0][2])
         for name, method, path, body in OPS:
-            s = wrk(svc.port, method, path, body)
-            f = wrk(flo.port, method, path, body)
+            s, f = measure([svc.port, flo.port], method, path, body)
             results[name] = (s, f, line(name, s, f))
             if rss_before is None:      # after a warm-up: caches filled
                 rss_before = svc.rss_kib()
@@ -215,10 +249,10 @@ def main():
         # The same update with durability = normal.
         svc = Server(tmp, "service-normal", small, FCGI_BIN, "prefork",
                      "durability = normal")
-        s = wrk(svc.port, "PUT", "/api/backfills/6",
-                '{"backfill": {"name": "normal %d"}}')
-        f = wrk(flo.port, "PUT", "/api/backfills/6",
-                '{"backfill": {"name": "normal %d"}}')
+        warm(svc.port, "PUT", "/api/backfills/6",
+             '{"backfill": {"name": "warm %d"}}')
+        s, f = measure([svc.port, flo.port], "PUT", "/api/backfills/6",
+                       '{"backfill": {"name": "normal %d"}}')
         results["PUT normal"] = (s, f, line("PUT update, durability=normal",
                                             s, f))
         svc.stop()
@@ -227,7 +261,8 @@ def main():
         seed(big, BIG)
         print("(seeded %d backfills in %.1f s)" % (BIG, time.time() - t))
         svc = Server(tmp, "service-big", big, FCGI_BIN, "prefork")
-        s = wrk(svc.port, "GET", "/api/backfills?_limit=40")
+        warm(svc.port, "GET", "/api/backfills?_limit=40")
+        s, = measure([svc.port], "GET", "/api/backfills?_limit=40")
         small_list = results["GET list 40"][0]
         print("%-30s %10.0f %8.2f %8.2f %10s %7.2f %6d   (ratio to the "
               "list at 1 000)" % ("GET list 40 at %d" % BIG, s[0], s[1],
