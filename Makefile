@@ -8,7 +8,7 @@
 VERSION	= 0.1.0
 PORT	?= 6789
 DB	?= var/backfills.db
-WORKERS	?= $(shell echo $$((2 * $$(nproc 2>/dev/null || echo 1))))
+WORKERS	?= $(shell echo $$((4 * $$(nproc 2>/dev/null || echo 1))))
 
 CC	?= cc
 PKGS	= json-c sqlite3 inih libcrypto

@@ -11,7 +11,7 @@
 #   DB=var/backfills.db       created with `$CTL_BIN init --demo` if absent;
 #                             a postgresql:// URI is used as is (its demo
 #                             data added by init --demo where missing)
-#   WORKERS=2 x $(nproc)      FastCGI worker processes
+#   WORKERS=4 x $(nproc)      FastCGI worker processes
 #   RUNDIR=run                conf, socket, pid files, nginx logs and temp
 #   BASE_CONF=conf/demo.conf  the conf the run's conf starts from
 #   EXTRA_CONF=""             "key = value" lines appended (later keys win)
@@ -35,9 +35,9 @@ die() { echo "serve: $*" >&2; exit 1; }
 abs() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
 
 PORT=${PORT:-6789}
-# Twice the cores: a worker waiting on the disk or on the write queue
-# leaves its core to another (README, "Performance").
-WORKERS=${WORKERS:-$((2 * $(nproc 2>/dev/null || echo 1)))}
+# Four per core: a worker waiting on a sync of the disk or on the write
+# queue leaves its core to another (README, "Performance").
+WORKERS=${WORKERS:-$((4 * $(nproc 2>/dev/null || echo 1)))}
 DB=${DB:-var/backfills.db}
 case "$DB" in
 postgres://*|postgresql://*) DB_URI=1 ;;

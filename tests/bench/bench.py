@@ -35,7 +35,7 @@ QUICK = os.environ.get("QUICK") == "1"
 SECONDS = int(os.environ.get("SECONDS_EACH", "2" if QUICK else "4"))
 ROUNDS = int(os.environ.get("ROUNDS", "2" if QUICK else "3"))
 CONNS = int(os.environ.get("CONNECTIONS", "32"))
-WORKERS = int(os.environ.get("WORKERS", str(2 * (os.cpu_count() or 1))))
+WORKERS = int(os.environ.get("WORKERS", str(4 * (os.cpu_count() or 1))))
 BIG = 200_000 if QUICK else 1_000_000
 FCGI_BIN = os.path.join(ROOT, os.environ.get("FCGI_BIN", "cgi-bin/backfills.fcgi"))
 CTL_BIN = os.path.join(ROOT, os.environ.get("CTL_BIN", "bin/backfillctl"))
