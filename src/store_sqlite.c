@@ -269,6 +269,7 @@ struct store_impl {
 	struct wlock	*wlock;		/* the pool's write queue, or NULL */
 	int		 queued;	/* this connection holds it */
 	int		 wal_frames;	/* log length after our last commit */
+	int64_t		 wal_when;	/* and when (wlock_now_ns) */
 };
 
 /* Checkpoint (in sq_idle) once the log holds this many pages: SQLite's
@@ -436,6 +437,8 @@ wal_seen(void *arg, sqlite3 *db, const char *name, int frames)
 	(void)db;
 	(void)name;
 	st->wal_frames = frames;
+	if (frames >= CHECKPOINT_FRAMES)
+		st->wal_when = wlock_now_ns();
 	return SQLITE_OK;
 }
 
@@ -676,6 +679,9 @@ sq_idle(struct store_impl *st)
 	if (st->wal_frames < CHECKPOINT_FRAMES)
 		return;
 	st->wal_frames = 0;
+	if (st->wlock != NULL && !wlock_checkpoint_begin(st->wlock,
+	    st->wal_when))
+		return;		/* another worker's checkpoint covers it */
 	/* The log's pages are written out first, while writers go on; then
 	 * the checkpoint itself, FULL: it holds writers back (the pool's in
 	 * its queue, others through SQLite's lock) for the little left to
@@ -683,17 +689,19 @@ sq_idle(struct store_impl *st)
 	 * over. (A PASSIVE checkpoint racing a stream of writes rarely
 	 * completes: the log then grows without end, and every commit past
 	 * 1 000 pages tries again, with its syncs.) */
-	if ((rc = sync_wal(st)) != SQLITE_OK) {
-		(void)fail(st, rc, "sync of the WAL");
-		return;
+	if ((rc = sync_wal(st)) == SQLITE_OK) {
+		if (st->wlock == NULL)
+			rc = sqlite3_wal_checkpoint_v2(st->db, "main",
+			    SQLITE_CHECKPOINT_FULL, NULL, NULL);
+		else if (wlock_take(st->wlock, st->busy_timeout) == 0) {
+			rc = sqlite3_wal_checkpoint_v2(st->db, "main",
+			    SQLITE_CHECKPOINT_FULL, NULL, NULL);
+			wlock_give(st->wlock);
+		} else
+			rc = SQLITE_BUSY;
 	}
-	if (st->wlock != NULL &&
-	    wlock_take(st->wlock, st->busy_timeout) < 0)
-		return;
-	rc = sqlite3_wal_checkpoint_v2(st->db, "main",
-	    SQLITE_CHECKPOINT_FULL, NULL, NULL);
 	if (st->wlock != NULL)
-		wlock_give(st->wlock);
+		wlock_checkpoint_done(st->wlock, rc == SQLITE_OK);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		(void)fail(st, rc, "checkpoint");
 }

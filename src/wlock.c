@@ -11,31 +11,79 @@
 
 struct wlock {
 	pthread_mutex_t	 m;
+	pthread_mutex_t	 checkpoint;	/* held by the one checkpointing */
+	int64_t		 checkpointed;	/* when the last one ended (ns) */
 };
+
+static int
+robust_init(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	int		 rc;
+
+	if (pthread_mutexattr_init(&a) != 0)
+		return -1;
+	rc = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) != 0 ||
+	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) != 0 ||
+	    pthread_mutex_init(m, &a) != 0 ? -1 : 0;
+	pthread_mutexattr_destroy(&a);
+	return rc;
+}
 
 struct wlock *
 wlock_create(void)
 {
-	pthread_mutexattr_t a;
 	struct wlock	*w;
 
 	w = mmap(NULL, sizeof(*w), PROT_READ | PROT_WRITE,
 	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (w == MAP_FAILED)
 		return NULL;
-	if (pthread_mutexattr_init(&a) != 0)
-		goto fail;
-	if (pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) != 0 ||
-	    pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST) != 0 ||
-	    pthread_mutex_init(&w->m, &a) != 0) {
-		pthread_mutexattr_destroy(&a);
-		goto fail;
+	if (robust_init(&w->m) < 0 || robust_init(&w->checkpoint) < 0) {
+		munmap(w, sizeof(*w));
+		return NULL;
 	}
-	pthread_mutexattr_destroy(&a);
+	w->checkpointed = 0;
 	return w;
-fail:
-	munmap(w, sizeof(*w));
-	return NULL;
+}
+
+int64_t
+wlock_now_ns(void)
+{
+	struct timespec	 t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+int
+wlock_checkpoint_begin(struct wlock *w, int64_t since_ns)
+{
+	int	 rc = pthread_mutex_trylock(&w->checkpoint);
+
+	if (rc == EOWNERDEAD) {
+		pthread_mutex_consistent(&w->checkpoint);
+		rc = 0;
+	}
+	if (rc != 0)
+		return 0;	/* another worker is at it */
+	/* A checkpoint that ended after the commit started after it too (a
+	 * FULL checkpoint holds writers back while it runs): it covered
+	 * the commit. */
+	if (__atomic_load_n(&w->checkpointed, __ATOMIC_SEQ_CST) > since_ns) {
+		pthread_mutex_unlock(&w->checkpoint);
+		return 0;
+	}
+	return 1;
+}
+
+void
+wlock_checkpoint_done(struct wlock *w, int completed)
+{
+	if (completed)
+		__atomic_store_n(&w->checkpointed, wlock_now_ns(),
+		    __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&w->checkpoint);
 }
 
 int

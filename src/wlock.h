@@ -11,9 +11,15 @@
  * this queue); the queue only keeps this pool's writers from spinning.
  * A worker that dies holding it (kill -9) leaves it to the next one
  * (a robust mutex).
+ *
+ * It also keeps the pool's checkpoints to one at a time: each worker
+ * whose commit leaves a long log would otherwise checkpoint it too,
+ * each with its syncs, where the first one's checkpoint covers them all.
  */
 #ifndef WLOCK_H
 #define WLOCK_H
+
+#include <stdint.h>
 
 struct wlock;
 
@@ -23,5 +29,13 @@ struct wlock	*wlock_create(void);
 /* Waits up to timeout_ms for the queue. 0 when taken, -1 on time out. */
 int		 wlock_take(struct wlock *, int timeout_ms);
 void		 wlock_give(struct wlock *);
+/* Whether the caller should checkpoint a log its commit at time
+ * since_ns (CLOCK_MONOTONIC) left long: 1 (then call
+ * wlock_checkpoint_done after) unless another worker is checkpointing,
+ * or has checkpointed since, which covered that commit. */
+int		 wlock_checkpoint_begin(struct wlock *, int64_t since_ns);
+void		 wlock_checkpoint_done(struct wlock *, int completed);
+/* CLOCK_MONOTONIC in nanoseconds. */
+int64_t		 wlock_now_ns(void);
 
 #endif

@@ -931,6 +931,29 @@ START_TEST(write_queue_of_a_dead_worker_is_taken_over)
 }
 END_TEST
 
+START_TEST(one_checkpoint_at_a_time_covers_earlier_commits)
+{
+	struct wlock	*w = wlock_create();
+	int64_t		 before, after;
+
+	ck_assert_ptr_nonnull(w);
+	before = wlock_now_ns();
+	ck_assert_int_eq(wlock_checkpoint_begin(w, before), 1);
+	/* Another worker's long log, meanwhile: not twice at once. */
+	ck_assert_int_eq(wlock_checkpoint_begin(w, wlock_now_ns()), 0);
+	wlock_checkpoint_done(w, 1);
+	after = wlock_now_ns();
+	/* A commit before the checkpoint ended was covered by it; one
+	 * after it was not. */
+	ck_assert_int_eq(wlock_checkpoint_begin(w, before), 0);
+	ck_assert_int_eq(wlock_checkpoint_begin(w, after), 1);
+	/* One that did not complete covers nothing. */
+	wlock_checkpoint_done(w, 0);
+	ck_assert_int_eq(wlock_checkpoint_begin(w, after), 1);
+	wlock_checkpoint_done(w, 1);
+}
+END_TEST
+
 START_TEST(writers_of_a_pool_lose_nothing)
 {
 	struct wlock	*w = wlock_create();
@@ -993,6 +1016,7 @@ store_suite(void)
 	tcase_add_test(tc, checkpoint_waits_for_idle_and_restarts_the_log);
 	tcase_add_test(tc, write_queue_held_elsewhere_answers_unavailable);
 	tcase_add_test(tc, write_queue_of_a_dead_worker_is_taken_over);
+	tcase_add_test(tc, one_checkpoint_at_a_time_covers_earlier_commits);
 	tcase_add_test(tc, writers_of_a_pool_lose_nothing);
 	suite_add_tcase(s, tc);
 
