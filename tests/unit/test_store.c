@@ -822,6 +822,20 @@ open_pool_db(struct store **out, struct wlock *w, int busy_ms)
 	return store_open(out, &o, why, sizeof(why));
 }
 
+/* A fresh database with pipeline "p", opened as a pool's worker with
+ * the queue w (made here) and busy_ms of patience. */
+static struct wlock *
+pool_setup(int busy_ms)
+{
+	struct wlock	*w = wlock_create();
+
+	ck_assert_ptr_nonnull(w);
+	setup_path();
+	ck_assert_int_eq(open_pool_db(&st, w, busy_ms), ERR_OK);
+	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
+	return w;
+}
+
 static void
 insert_committed(int n)
 {
@@ -873,7 +887,7 @@ END_TEST
 
 START_TEST(write_queue_held_elsewhere_answers_unavailable)
 {
-	struct wlock	*w = wlock_create();
+	struct wlock	*w = pool_setup(300);
 	struct timespec	 t0, t1;
 	int		 held[2], done[2], status;
 	int64_t		 count;
@@ -881,10 +895,6 @@ START_TEST(write_queue_held_elsewhere_answers_unavailable)
 	pid_t		 pid;
 	char		 c;
 
-	ck_assert_ptr_nonnull(w);
-	setup_path();
-	ck_assert_int_eq(open_pool_db(&st, w, 300), ERR_OK);
-	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
 	ck_assert_int_eq(pipe(held), 0);
 	ck_assert_int_eq(pipe(done), 0);
 	if ((pid = fork()) == 0) {
@@ -914,14 +924,10 @@ END_TEST
 
 START_TEST(write_queue_of_a_dead_worker_is_taken_over)
 {
-	struct wlock	*w = wlock_create();
+	struct wlock	*w = pool_setup(2000);
 	int		 status;
 	pid_t		 pid;
 
-	ck_assert_ptr_nonnull(w);
-	setup_path();
-	ck_assert_int_eq(open_pool_db(&st, w, 2000), ERR_OK);
-	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
 	if ((pid = fork()) == 0)
 		_exit(wlock_take(w, 1000) < 0);	/* dies holding it */
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
@@ -956,14 +962,10 @@ END_TEST
 
 START_TEST(writers_of_a_pool_lose_nothing)
 {
-	struct wlock	*w = wlock_create();
+	struct wlock	*w = pool_setup(5000);
 	pid_t		 pid[3];
 	int		 i, status;
 
-	ck_assert_ptr_nonnull(w);
-	setup_path();
-	ck_assert_int_eq(open_pool_db(&st, w, 5000), ERR_OK);
-	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
 	store_close(st);
 	st = NULL;
 	for (i = 0; i < 3; i++)
