@@ -270,11 +270,17 @@ struct store_impl {
 	int		 queued;	/* this connection holds it */
 	int		 wal_frames;	/* log length after our last commit */
 	int64_t		 wal_when;	/* and when (wlock_now_ns) */
+	int64_t		 ckpt_after;	/* no checkpoint before (ns) */
 };
 
 /* Checkpoint (in sq_idle) once the log holds this many pages: SQLite's
- * own wal_autocheckpoint default. */
+ * own wal_autocheckpoint default. The checkpoint waits at most
+ * CHECKPOINT_WAIT_MS for a reader still on an older snapshot (writers
+ * are held back meanwhile); one that could not complete is not tried
+ * again by this connection for CHECKPOINT_BACKOFF_MS. */
 #define CHECKPOINT_FRAMES	1000
+#define CHECKPOINT_WAIT_MS	20
+#define CHECKPOINT_BACKOFF_MS	1000
 
 /*
  * The busy handler. Writes here hold the lock for tens of microseconds,
@@ -635,10 +641,11 @@ sync_wal(struct store_impl *st)
  * NORMAL and the WAL is synced here, after COMMIT has released the write
  * lock and before the caller answers: an acknowledged write is on disk
  * as with synchronous = FULL, but the next writer need not wait for this
- * one's fsync, and the syncs of writers that overlap are served by one
- * flush of the file (group commit without a shared writer process).
- * The sync covers every frame written before it, and a checkpoint syncs
- * the WAL before it copies frames, so consistency is NORMAL's.
+ * one's flush, and the block layer merges the flushes of writers that
+ * sync at the same time. (An explicit group commit, one sync at a time
+ * for every commit written before it, measured no better.) The sync
+ * covers every frame written before it, and a checkpoint syncs the WAL
+ * before it copies frames, so consistency is NORMAL's.
  */
 static enum err
 sq_commit(struct store_impl *st)
@@ -674,9 +681,10 @@ sq_rollback(struct store_impl *st)
 static void
 sq_idle(struct store_impl *st)
 {
-	int	 rc;
+	int	 rc, patience = st->busy_timeout;
 
-	if (st->wal_frames < CHECKPOINT_FRAMES)
+	if (st->wal_frames < CHECKPOINT_FRAMES ||
+	    wlock_now_ns() < st->ckpt_after)
 		return;
 	st->wal_frames = 0;
 	if (st->wlock != NULL && !wlock_checkpoint_begin(st->wlock,
@@ -690,18 +698,23 @@ sq_idle(struct store_impl *st)
 	 * completes: the log then grows without end, and every commit past
 	 * 1 000 pages tries again, with its syncs.) */
 	if ((rc = sync_wal(st)) == SQLITE_OK) {
+		st->busy_timeout = CHECKPOINT_WAIT_MS;
 		if (st->wlock == NULL)
 			rc = sqlite3_wal_checkpoint_v2(st->db, "main",
 			    SQLITE_CHECKPOINT_FULL, NULL, NULL);
-		else if (wlock_take(st->wlock, st->busy_timeout) == 0) {
+		else if (wlock_take(st->wlock, patience) == 0) {
 			rc = sqlite3_wal_checkpoint_v2(st->db, "main",
 			    SQLITE_CHECKPOINT_FULL, NULL, NULL);
 			wlock_give(st->wlock);
 		} else
 			rc = SQLITE_BUSY;
+		st->busy_timeout = patience;
 	}
 	if (st->wlock != NULL)
 		wlock_checkpoint_done(st->wlock, rc == SQLITE_OK);
+	if (rc != SQLITE_OK)
+		st->ckpt_after = wlock_now_ns() +
+		    (int64_t)CHECKPOINT_BACKOFF_MS * 1000000;
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		(void)fail(st, rc, "checkpoint");
 }

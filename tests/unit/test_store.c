@@ -885,6 +885,39 @@ START_TEST(checkpoint_waits_for_idle_and_restarts_the_log)
 }
 END_TEST
 
+START_TEST(checkpoint_gives_way_to_a_long_reader)
+{
+	struct timespec	 t0, t1;
+	sqlite3		*db;
+	sqlite3_stmt	*s;
+
+	setup_path();
+	ck_assert_int_eq(open_pool_db(&st, NULL, 2000), ERR_OK);
+	ck_assert_int_eq(store_pipeline_add(st, "p", NULL), ERR_OK);
+	insert_committed(10);
+	/* A reader (a long list, a backup step) on an older snapshot. */
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+	    "SELECT count(*) FROM backfill", -1, &s, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	insert_committed(1100);
+	/* The checkpoint waits for it a moment, not busy_timeout (2 s),
+	 * and the store goes on. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	store_idle(st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ck_assert_int_lt((t1.tv_sec - t0.tv_sec) * 1000 +
+	    (t1.tv_nsec - t0.tv_nsec) / 1000000, 500);
+	sqlite3_finalize(s);
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(db);
+	insert_committed(1);
+	ck_assert_int_eq(pipeline_count("p"), 1111);
+}
+END_TEST
+
 START_TEST(write_queue_held_elsewhere_answers_unavailable)
 {
 	struct wlock	*w = pool_setup(300);
@@ -1016,6 +1049,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, checkpoint_waits_for_idle_and_restarts_the_log);
+	tcase_add_test(tc, checkpoint_gives_way_to_a_long_reader);
 	tcase_add_test(tc, write_queue_held_elsewhere_answers_unavailable);
 	tcase_add_test(tc, write_queue_of_a_dead_worker_is_taken_over);
 	tcase_add_test(tc, one_checkpoint_at_a_time_covers_earlier_commits);
