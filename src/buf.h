@@ -52,5 +52,8 @@ void	buf_json_str(struct buf *, const char *, size_t);
 /* Returns 1 when s[0..len) is well-formed UTF-8 (no overlongs, no
  * surrogates, nothing past U+10FFFF), else 0. */
 int	utf8_valid(const char *, size_t);
+/* The byte that the two hex digits at s spell (either case), or -1 when
+ * they are not two hex digits (s[1] is not read when s[0] is not one). */
+int	hex_byte(const char *s);
 
 #endif

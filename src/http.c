@@ -97,24 +97,12 @@ resp_list_end(struct response *r, int64_t count, int next)
 	buf_puts(&r->body, next ? ", \"next\": true}}" : ", \"next\": false}}");
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 query_get(const char *query, const char *name, char *out, size_t outlen)
 {
 	size_t		 nlen = strlen(name), o;
 	const char	*p = query, *amp;
-	int		 hi, lo;
+	int		 v;
 
 	while (p != NULL && *p != '\0') {
 		amp = strchr(p, '&');
@@ -129,10 +117,9 @@ query_get(const char *query, const char *name, char *out, size_t outlen)
 				if (c == '+')
 					c = ' ';
 				else if (c == '%') {
-					if ((hi = hexval(p[1])) < 0 ||
-					    (lo = hexval(p[2])) < 0)
+					if ((v = hex_byte(p + 1)) < 0)
 						return -1;
-					c = (char)(hi * 16 + lo);
+					c = (char)v;
 					p += 2;
 				}
 				if (c == '\0' || o + 1 >= outlen)

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
 #include "log.h"
 #include "store_impl.h"
 
@@ -1681,24 +1682,12 @@ pg_backfill_list(struct store_impl *st, const char *pipeline, int64_t limit,
 
 static const char *const cred_kinds[] = { "key", "token" };
 
-static int
-unhex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static enum err
 cred_row(const PGresult *r, int row, struct credential *c)
 {
 	const char	*h = PQgetvalue(r, row, 1);
 	size_t		 i;
-	int		 hi, lo;
+	int		 v;
 
 	memset(c, 0, sizeof(*c));
 	c->id = get_i(r, row, 0);
@@ -1707,10 +1696,9 @@ cred_row(const PGresult *r, int row, struct credential *c)
 	    h[0] != '\\' || h[1] != 'x')
 		return ERR_INTERNAL;
 	for (i = 0; i < sizeof(c->hash); i++) {
-		if ((hi = unhex(h[2 + 2 * i])) < 0 ||
-		    (lo = unhex(h[3 + 2 * i])) < 0)
+		if ((v = hex_byte(h + 2 + 2 * i)) < 0)
 			return ERR_INTERNAL;
-		c->hash[i] = (unsigned char)(hi << 4 | lo);
+		c->hash[i] = (unsigned char)v;
 	}
 	if (!PQgetisnull(r, row, 2))
 		snprintf(c->name, sizeof(c->name), "%s", PQgetvalue(r, row, 2));
