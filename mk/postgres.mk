@@ -1,12 +1,13 @@
-# PostgreSQL: the store of src/store_pg.c (built when libpq is installed:
+# PostgreSQL: the driver of src/db_pg.c (built when libpq is installed:
 # see mk/postgres.vars, included before the rules) and its tests.
 #
 #   make pg-check     install libpq-dev and postgresql if missing (as
 #                     root), build, start a throwaway PostgreSQL server
 #                     (initdb + pg_ctl in a folder under /tmp, a unix
 #                     socket there, no TCP), run the end-to-end suite,
-#                     the store's own tests and the two-pool test
-#                     against it, stop it (tests/pg/check.py)
+#                     the store's unit suite and its other tests and
+#                     the two-pool test against it, stop it
+#                     (tests/pg/check.py)
 #   make pg-bench     make bench with the service on PostgreSQL (QUICK=1)
 #
 # SAN=1 works as for make check. PG_DIR=/folder uses a running server
@@ -22,8 +23,9 @@ pg-deps:
 # The build is redone by a new make: the libpq that deps may just have
 # installed is only seen by a fresh read of mk/postgres.vars.
 pg-check: pg-deps
-	@$(MAKE) --no-print-directory all
-	@FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/pg/check.py
+	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
+	@FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) \
+	    UNIT_RUNNER=$(BUILD)/unit-runner python3 tests/pg/check.py
 
 pg-bench: pg-deps
 	@$(MAKE) --no-print-directory all build/floor

@@ -457,7 +457,7 @@ copy_db(const char *from, const char *to, const char *verb)
 		store_close(src);
 		return fail("%s: %s", to, why);
 	}
-	if ((e = store_begin_read(src)) != ERR_OK) {
+	if ((e = store_begin_snapshot(src)) != ERR_OK) {
 		fail("%s: %s", from, err_text(e));
 		goto out;
 	}

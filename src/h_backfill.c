@@ -11,58 +11,10 @@
 #include "datetime.h"
 #include "handlers.h"
 #include "jsonin.h"
+#include "lifecycle.h"
 #include "plan.h"
 #include "run.h"
 #include "store.h"
-
-#define LIMIT_DEFAULT	40
-#define LIMIT_MAX	1000
-#define OFFSET_MAX	2147483647LL
-
-int
-etag_matches(const char *if_match, const char *etag)
-{
-	const char	*p = if_match, *end;
-	size_t		 elen = strlen(etag);
-
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		end = p;
-		while (*end != '\0' && *end != ',')
-			end++;
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if ((end - p == 1 && *p == '*') ||
-		    ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0))
-			return 1;
-		p = end;
-		while (*p != '\0' && *p != ',')
-			p++;
-	}
-	return 0;
-}
-
-int
-page_query(const struct request *req, struct response *resp,
-    int64_t *limit, int64_t *offset)
-{
-	*limit = LIMIT_DEFAULT;
-	*offset = 0;
-	if (query_int(req->query, "_limit", 1, LIMIT_MAX, limit) < 0) {
-		resp_error(resp, ERR_INVALID_QUERY,
-		    "_limit must be an integer from 1 to 1000.", NULL);
-		return -1;
-	}
-	if (query_int(req->query, "_offset", 0, OFFSET_MAX, offset) < 0) {
-		resp_error(resp, ERR_INVALID_QUERY,
-		    "_offset must be an integer from 0 to 2147483647.", NULL);
-		return -1;
-	}
-	return 0;
-}
 
 /* Appends the run fields of SPEC "Show" inside the record just written
  * (its closing brace is reopened): total_run_count and
@@ -351,111 +303,6 @@ out:
 			 BF_BIT(BF_INTERVAL_TYPE) | BF_BIT(BF_INTERVAL_UNITS) | \
 			 BF_BIT(BF_STATUS))
 
-/* Start or retry: one run per planned date whose latest attempt is not
- * completed, written in the caller's transaction. The plan is walked
- * once beside the sorted completed dates. */
-static enum err
-start_runs(struct ctx *c, const struct backfill *b, int64_t now)
-{
-	struct pipeline	 pl;
-	struct plan	 p;
-	struct run	 r;
-	int64_t		*done = NULL, k, total, d;
-	size_t		 ndone = 0, j = 0;
-	char		*vars;
-	int		 failed;
-	enum err	 e;
-
-	if (!plan_of(b, &p))
-		return ERR_INTERNAL;	/* bf_apply requires all four */
-	if ((e = store_pipeline_get(c->store, b->v[BF_PIPELINE_UUID].s, &pl))
-	    != ERR_OK)
-		return e;
-	vars = plan_merge_variables(pl.variables,
-	    b->v[BF_VARIABLES].null ? NULL : b->v[BF_VARIABLES].s, &failed);
-	pipeline_free(&pl);
-	if (failed)
-		return ERR_INTERNAL;
-	memset(&r, 0, sizeof(r));
-	r.backfill_id = b->v[BF_ID].i;
-	snprintf(r.pipeline_uuid, sizeof(r.pipeline_uuid), "%s",
-	    b->v[BF_PIPELINE_UUID].s);
-	r.variables = vars;
-	r.created_at = now;
-	if ((e = store_runs_completed(c->store, r.backfill_id, &done, &ndone))
-	    != ERR_OK ||
-	    (e = store_runs_supersede(c->store, r.backfill_id, now)) != ERR_OK)
-		goto out;
-	total = plan_count(&p);
-	for (k = 0; k < total && (d = plan_date(&p, k)) >= 0; k++) {
-		while (j < ndone && done[j] < d)
-			j++;
-		if (j < ndone && done[j] == d)
-			continue;
-		r.execution_date = d;
-		if ((e = store_run_insert(c->store, &r)) != ERR_OK)
-			goto out;
-	}
-	e = store_runs_recount(c->store, r.backfill_id);
-out:
-	free(done);
-	free(vars);
-	return e;
-}
-
-/* What a status change does beyond the record (SPEC "Status changes"):
- * starting plans the runs, cancelling cancels the unfinished ones. */
-static enum err
-status_effects(struct ctx *c, const struct backfill *b, int64_t now)
-{
-	enum err	 e;
-
-	switch (b->v[BF_STATUS].i) {
-	case ST_INITIAL:
-		return start_runs(c, b, now);
-	case ST_CANCELLED:
-		if ((e = store_runs_cancel(c->store, b->v[BF_ID].i, now))
-		    != ERR_OK)
-			return e;
-		return store_runs_recount(c->store, b->v[BF_ID].i);
-	default:
-		return ERR_OK;
-	}
-}
-
-enum err
-backfill_follow(struct ctx *c, int64_t id, enum bf_status run_to,
-    int64_t now)
-{
-	struct field_errors fe = { 0 };
-	struct run_counts counts;
-	struct bf_patch	 p;
-	struct backfill	 b;
-	const char	*detail;
-	enum bf_status	 from, to;
-	uint32_t	 changed = 0;
-	enum err	 e;
-
-	memset(&b, 0, sizeof(b));
-	memset(&p, 0, sizeof(p));
-	if ((e = store_backfill_get(c->store, id, &b)) != ERR_OK ||
-	    (e = store_run_counts(c->store, id, &counts)) != ERR_OK)
-		goto out;
-	from = b.v[BF_STATUS].null ? ST_NULL : (enum bf_status)b.v[BF_STATUS].i;
-	if ((to = run_backfill_follow(from, run_to, &counts)) == from)
-		goto out;
-	p.set = BF_BIT(BF_STATUS);
-	p.v[BF_STATUS].i = to;
-	e = bf_apply(&b, &p, now, &changed, &fe, &detail);
-	if (e == ERR_OK && changed != 0)
-		e = store_backfill_update(c->store, &b, changed);
-	else if (e == ERR_TRANSITION)
-		e = ERR_OK;	/* a move the table forbids: it stays */
-out:
-	backfill_free(&b);
-	return e;
-}
-
 void
 h_backfill_update(struct ctx *c, const struct request *req,
     const struct route_match *m, struct response *resp)
@@ -478,7 +325,7 @@ h_backfill_update(struct ctx *c, const struct request *req,
 	    ((changed & PLAN_FIELDS) &&
 	    (e = plan_check(&b, c->conf.max_runs, &fe)) != ERR_OK) ||
 	    ((changed & BF_BIT(BF_STATUS)) &&
-	    (e = status_effects(c, &b, now)) != ERR_OK) ||
+	    (e = lifecycle_status_effects(c->store, &b, now)) != ERR_OK) ||
 	    (changed != 0 &&
 	    (e = store_backfill_update(c->store, &b, changed)) != ERR_OK))
 		goto fail;

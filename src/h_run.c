@@ -9,6 +9,7 @@
 #include "datetime.h"
 #include "handlers.h"
 #include "jsonin.h"
+#include "lifecycle.h"
 #include "run.h"
 #include "store.h"
 
@@ -114,7 +115,7 @@ h_run_update(struct ctx *c, const struct request *req,
 	}
 	if (changed &&
 	    ((e = store_run_update(c->store, &r, old)) != ERR_OK ||
-	    (r.latest && (e = backfill_follow(c, r.backfill_id, to, now))
+	    (r.latest && (e = lifecycle_follow(c->store, r.backfill_id, to, now))
 	    != ERR_OK)))
 		goto fail;
 	present_one(resp, &r);

@@ -165,3 +165,52 @@ query_flag(const char *query, const char *name)
 	return query_get(query, name, v, sizeof(v)) == 1 &&
 	    (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
+
+#define LIMIT_DEFAULT	40
+#define LIMIT_MAX	1000
+#define OFFSET_MAX	2147483647LL
+
+int
+etag_matches(const char *if_match, const char *etag)
+{
+	const char	*p = if_match, *end;
+	size_t		 elen = strlen(etag);
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		end = p;
+		while (*end != '\0' && *end != ',')
+			end++;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if ((end - p == 1 && *p == '*') ||
+		    ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0))
+			return 1;
+		p = end;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+int
+page_query(const struct request *req, struct response *resp,
+    int64_t *limit, int64_t *offset)
+{
+	*limit = LIMIT_DEFAULT;
+	*offset = 0;
+	if (query_int(req->query, "_limit", 1, LIMIT_MAX, limit) < 0) {
+		resp_error(resp, ERR_INVALID_QUERY,
+		    "_limit must be an integer from 1 to 1000.", NULL);
+		return -1;
+	}
+	if (query_int(req->query, "_offset", 0, OFFSET_MAX, offset) < 0) {
+		resp_error(resp, ERR_INVALID_QUERY,
+		    "_offset must be an integer from 0 to 2147483647.", NULL);
+		return -1;
+	}
+	return 0;
+}

@@ -85,4 +85,14 @@ int	query_int(const char *query, const char *name, int64_t lo, int64_t hi,
 /* Returns 1 when the parameter is "true" or "1", else 0. */
 int	query_flag(const char *query, const char *name);
 
+/* SPEC's list bounds, shared by every paginated list: reads _limit
+ * (1-1000, default 40) and _offset (0-2^31-1, default 0). Returns 0, or
+ * -1 after answering 400. */
+int	page_query(const struct request *, struct response *,
+	    int64_t *limit, int64_t *offset);
+
+/* Returns 1 when the If-Match header value matches etag (RFC 9110
+ * 13.1.1: "*", or a list of strong entity tags), 0 otherwise. */
+int	etag_matches(const char *if_match, const char *etag);
+
 #endif

@@ -18,6 +18,7 @@
 #include "prefork.h"
 #include "sandbox.h"
 #include "service.h"
+#include "store.h"
 #include "wlock.h"
 
 #define DRAIN_MAX	(64u << 20)	/* discard at most this of a refused body */
@@ -302,9 +303,8 @@ worker_loop(int fd, void *arg)
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
-	if (w->c->conf.sandbox && sandbox_enter(
-	    strncmp(w->c->conf.database, "postgresql://", 13) == 0 ||
-	    strncmp(w->c->conf.database, "postgres://", 11) == 0) < 0)
+	if (w->c->conf.sandbox &&
+	    sandbox_enter(store_is_postgres(w->c->conf.database)) < 0)
 		return 1;
 	log_msg(LOG_INFO, "worker started (conf %s, database %s%s)",
 	    w->c->conf.path, w->c->conf.database,

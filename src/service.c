@@ -1,32 +1,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "handlers.h"
 #include "log.h"
 #include "service.h"
 #include "store.h"
 
-/* Which handler answers a method on a route; NULL where none. */
-static const handler_fn handlers[ROUTE__MAX][M__MAX] = {
-	[ROUTE_STATUS] = {
-		[M_GET] = h_status, [M_HEAD] = h_status },
-	[ROUTE_BACKFILLS] = {
-		[M_GET] = h_backfill_list, [M_HEAD] = h_backfill_list },
-	[ROUTE_BACKFILL] = {
+/* A route that answers without credentials (SPEC "Authentication"). */
+#define PUBLIC	0x1
+
+/* Which handler answers a method on a route (NULL where none), and how
+ * the route is guarded. */
+static const struct {
+	handler_fn	 fn[M__MAX];
+	unsigned	 flags;
+} handlers[ROUTE__MAX] = {
+	[ROUTE_STATUS] = { {
+		[M_GET] = h_status, [M_HEAD] = h_status }, PUBLIC },
+	[ROUTE_BACKFILLS] = { {
+		[M_GET] = h_backfill_list, [M_HEAD] = h_backfill_list }, 0 },
+	[ROUTE_BACKFILL] = { {
 		[M_GET] = h_backfill_show, [M_HEAD] = h_backfill_show,
 		[M_PUT] = h_backfill_update, [M_DELETE] = h_backfill_delete },
-	[ROUTE_PIPELINE_BACKFILLS] = {
+		0 },
+	[ROUTE_PIPELINE_BACKFILLS] = { {
 		[M_GET] = h_backfill_list, [M_HEAD] = h_backfill_list,
-		[M_POST] = h_backfill_create },
-	[ROUTE_PIPELINE_BACKFILL] = {
+		[M_POST] = h_backfill_create }, 0 },
+	[ROUTE_PIPELINE_BACKFILL] = { {
 		[M_GET] = h_backfill_show, [M_HEAD] = h_backfill_show,
 		[M_PUT] = h_backfill_update, [M_DELETE] = h_backfill_delete },
-	[ROUTE_PIPELINE_RUNS] = {
-		[M_GET] = h_run_list, [M_HEAD] = h_run_list },
-	[ROUTE_PIPELINE_RUN] = {
+		0 },
+	[ROUTE_PIPELINE_RUNS] = { {
+		[M_GET] = h_run_list, [M_HEAD] = h_run_list }, 0 },
+	[ROUTE_PIPELINE_RUN] = { {
 		[M_GET] = h_run_show, [M_HEAD] = h_run_show,
-		[M_PUT] = h_run_update },
+		[M_PUT] = h_run_update }, 0 },
 };
+_Static_assert(sizeof(handlers) / sizeof(handlers[0]) == ROUTE__MAX,
+    "one entry per route");
 
 void
 service_init(struct ctx *c, const struct conf *conf)
@@ -45,7 +57,7 @@ service_open(struct ctx *c, char *why, size_t whylen)
 		.create = 0,
 		.max_size = c->conf.max_db_size,
 		.wlock = c->wlock,
-		.idle_checkpoint = 1,
+		.idle_upkeep = 1,
 	};
 
 	if (c->store != NULL)
@@ -140,7 +152,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			resp_error(resp, ERR_NOT_FOUND, NULL, NULL);
 		return;
 	}
-	if ((fn = handlers[r][req->method]) == NULL) {
+	if ((fn = handlers[r].fn[req->method]) == NULL) {
 		route_allow(r, allow, sizeof(allow));
 		resp_header(resp, "Allow", allow);
 		resp_error(resp, ERR_METHOD, NULL, NULL);
@@ -162,23 +174,19 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			break;
 		}
 	}
-	if (c->store == NULL && r != ROUTE_STATUS &&
-	    service_open(c, why, sizeof(why)) != ERR_OK) {
+	if (c->store == NULL && service_open(c, why, sizeof(why)) != ERR_OK) {
 		log_msg(LOG_ERROR, "database %s: %s", c->conf.database, why);
 		resp_error(resp, ERR_UNAVAILABLE, NULL, NULL);
 		return;
 	}
-	/* One transaction per request, authentication included: a read
-	 * takes one snapshot, a write takes the write lock at once
-	 * (BEGIN IMMEDIATE) and commits only what answers 2xx. */
-	if (r == ROUTE_STATUS) {
-		fn(c, req, &m, resp);
-		return;
-	}
+	/* One transaction per request, the credentials' check included: a
+	 * read, or a write that takes its locks before it reads, and
+	 * commits only what answers 2xx. */
 	writing = req->method != M_GET && req->method != M_HEAD;
 	e = writing ? store_begin(c->store) : store_begin_read(c->store);
-	if (e == ERR_OK && c->conf.require_auth)
-		e = authenticate(c, req);
+	if (e == ERR_OK && c->conf.require_auth &&
+	    !(handlers[r].flags & PUBLIC))
+		e = access_check(c, req);
 	if (e != ERR_OK) {
 		store_rollback(c->store);
 		resp_error(resp, e, NULL, NULL);

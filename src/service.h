@@ -7,24 +7,8 @@
 #define SERVICE_H
 
 #include "conf.h"
+#include "ctx.h"
 #include "http.h"
-#include "router.h"
-
-#ifndef BACKFILLS_VERSION
-#define BACKFILLS_VERSION	"0.1.0"
-#endif
-
-struct store;
-struct auth_cache;
-struct wlock;
-
-struct ctx {
-	struct conf		 conf;
-	struct store		*store;		/* opened on first use */
-	struct auth_cache	*auth;		/* h_auth.c's, made on use */
-	struct wlock		*wlock;		/* the pool's write queue, or
-						 * NULL; set after service_init */
-};
 
 /* Takes a copy of conf; opens nothing yet. */
 void	 service_init(struct ctx *, const struct conf *);

@@ -1,10 +1,10 @@
 /*
- * store: the domain-level operations the handlers need, over a database.
- * The only place with SQL. Written so that a second implementation (say
- * PostgreSQL) can stand behind this header unchanged: nothing here names
- * SQLite. Every function returns ERR_OK, ERR_NOT_FOUND where a record
- * may be missing, ERR_UNAVAILABLE when the database is locked past its
- * timeout, unreadable, read-only or full, or ERR_INTERNAL.
+ * store: the domain-level operations the handlers need, over a database
+ * (src/store.c, once, over the drivers of db.h; the SQL is in sql.c).
+ * Nothing here names a database or a protocol. Every function returns
+ * ERR_OK, ERR_NOT_FOUND where a record may be missing, ERR_UNAVAILABLE
+ * when the database is locked past its timeout, unreadable, read-only
+ * or full, or ERR_INTERNAL.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -26,8 +26,8 @@ struct store_opts {
 	int		 create;	/* create the file if missing */
 	int64_t		 max_size;	/* bytes the file may grow to; 0: any */
 	struct wlock	*wlock;		/* the pool's write queue, or NULL */
-	int		 idle_checkpoint; /* checkpoint in store_idle(), not
-					   * in the commit that fills the log */
+	int		 idle_upkeep;	/* upkeep in store_idle(), not in the
+					 * commit that makes it due */
 };
 
 struct pipeline {
@@ -37,7 +37,10 @@ struct pipeline {
 };
 
 /* Schema version this program writes; store_open migrates older ones. */
-#define STORE_SCHEMA_VERSION	5
+#define STORE_SCHEMA_VERSION	6
+
+/* Whether a database name is a PostgreSQL URI (postgresql://...). */
+int	 store_is_postgres(const char *path);
 
 /* Opens (and, for an older schema, migrates in one transaction) the
  * database. On failure *why holds a one-line reason and *st is NULL:
@@ -48,18 +51,20 @@ enum err store_open(struct store **st, const struct store_opts *o,
 void	 store_close(struct store *);
 /* The schema version recorded in the database. */
 enum err store_schema_version(struct store *, int *version);
-/* Cheap read that fails when the database cannot be read. */
+/* A cheap read that fails when the database cannot be read. */
 enum err store_ping(struct store *);
 /* Whether the database failed in a way a new connection may cure (the
  * file went missing, is not a database, or I/O failed): the caller
  * should close this store and open a new one for the next request. */
 int	 store_broken(const struct store *);
 
-/* Copies the whole database to path with the online-backup API (safe
- * while others read and write it). ERR_PRECONDITION if path exists. */
+/* Copies the whole database to a new file at path, safe while others
+ * read and write it (where the database can: SQLite). ERR_PRECONDITION
+ * if path exists. */
 enum err store_backup(struct store *, const char *path);
-/* Runs the integrity check; *ok is set when it passes, and the first
- * problem is copied into msg otherwise. */
+/* Runs the database's integrity check, then checks the schema version
+ * and the kept counts against the rows; *ok is set when all pass, and
+ * the first problem is copied into msg otherwise. */
 enum err store_check(struct store *, int *ok, char *msg, size_t msglen);
 
 /* Counts for an operator: pipelines, backfills by status (ST_NULL for
@@ -71,15 +76,19 @@ struct store_stats {
 };
 enum err store_stats(struct store *, struct store_stats *);
 
-/* A write transaction that takes the write lock at once. */
+/* A write transaction: it takes the write lock, or the locks of the
+ * rows it changes, before it reads them. */
 enum err store_begin(struct store *);
-/* A read transaction: one snapshot for several reads (end it with
- * store_rollback), cheaper than a snapshot per statement. */
+/* A read (end it with store_rollback): one snapshot where the database
+ * makes that cheap (SQLite), else a snapshot per statement. */
 enum err store_begin_read(struct store *);
+/* A read of one snapshot across all its statements, whatever that
+ * costs (a copy or a backup of the whole database). */
+enum err store_begin_snapshot(struct store *);
 enum err store_commit(struct store *);
 void	 store_rollback(struct store *);
 /* Upkeep the caller does between requests, after answering: with
- * idle_checkpoint, copies a long write-ahead log back into the database. */
+ * idle_upkeep, what the driver put off (SQLite: a checkpoint). */
 void	 store_idle(struct store *);
 
 enum err store_pipeline_get(struct store *, const char *uuid,

@@ -62,6 +62,17 @@ def binary(var, default):
     return p if os.path.isabs(p) else os.path.join(ROOT, p)
 
 
+def schema_version():
+    """The schema version this build writes (STORE_SCHEMA_VERSION)."""
+    with open(os.path.join(ROOT, "src", "store.h")) as f:
+        for line in f:
+            if line.startswith("#define STORE_SCHEMA_VERSION"):
+                return int(line.split()[2])
+    raise RuntimeError("no STORE_SCHEMA_VERSION in src/store.h")
+
+
+SCHEMA_VERSION = schema_version()
+
 FCGI_BIN = binary("FCGI_BIN", "cgi-bin/backfills.fcgi")
 CTL_BIN = binary("CTL_BIN", "bin/backfillctl")
 

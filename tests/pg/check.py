@@ -7,13 +7,14 @@ under /tmp, a unix socket there, no TCP), runs against it
   1. the whole end-to-end suite (tests/e2e through run_e2e.py), under the
      pre-fork pool
   2. its core modules again under spawn-fcgi
-  3. tests/pg/test_pg_store.py (schema, connections, backfillctl copy)
-  4. tests/pg/test_two_pools.py (two pools, one database)
+  3. the store's unit suite (tests/unit/test_store.c) on this driver
+  4. tests/pg/test_pg_store.py (schema, connections, backfillctl copy)
+  5. tests/pg/test_two_pools.py (two pools, one database)
 
 then stops the server (by its pid file, with pg_ctl) and removes its
 folder. Ends with one line per step and exits non-zero when one failed.
-FCGI_BIN and CTL_BIN are passed on; PG_DIR names a running server to use
-instead of starting one.
+FCGI_BIN and CTL_BIN are passed on, UNIT_RUNNER names the unit runner;
+PG_DIR names a running server to use instead of starting one.
 """
 
 import os
@@ -31,6 +32,7 @@ STEPS = [
     ("core modules under spawn-fcgi",
      ["run_e2e.py", "test_founding", "test_routes", "test_update",
       "test_concurrency"], {"SUPERVISOR": "spawn-fcgi"}),
+    ("store unit suite", None, {"CK_RUN_SUITE": "store"}),
     ("PostgreSQL store", ["test_pg_store.py"], {}),
     ("two pools, one database", ["test_two_pools.py"], {}),
 ]
@@ -60,9 +62,16 @@ def main():
             print("\n== %s" % name)
             sys.stdout.flush()
             t = time.monotonic()
-            rc = subprocess.run([sys.executable] +
-                                [os.path.join(HERE, argv[0])] + argv[1:],
-                                env=dict(env, **extra), cwd=pgtest.ROOT,
+            if argv is None:
+                # the unit runner, its store suite on this server
+                cmd = [os.path.join(pgtest.ROOT, os.environ.get(
+                    "UNIT_RUNNER", "build/unit-runner"))]
+                extra = dict(extra, BACKFILLS_TEST_PG=pg.uri("postgres"))
+            else:
+                cmd = ([sys.executable, os.path.join(HERE, argv[0])] +
+                       argv[1:])
+            rc = subprocess.run(cmd, env=dict(env, **extra),
+                                cwd=pgtest.ROOT,
                                 stdin=subprocess.DEVNULL).returncode
             results.append((name, rc, time.monotonic() - t))
     finally:

@@ -81,11 +81,13 @@ class TestSchema(PgServerCase):
         for _ in range(2):
             p = ctl(self.uri, "init")
             self.assertEqual(p.returncode, 0, p.stderr)
-            self.assertIn(b"schema version 5", p.stdout)
+            self.assertIn(b"schema version %d" % harness.SCHEMA_VERSION,
+                          p.stdout)
         p = ctl(self.uri, "pipeline", "list")
         self.assertEqual((p.returncode, p.stdout), (0, b""))
         self.assertEqual(PG.psql("SELECT version FROM schema_version",
-                                 self.name).split(), ["5"])
+                                 self.name).split(),
+                         [str(harness.SCHEMA_VERSION)])
 
     def test_concurrent_inits_migrate_once(self):
         ps = [subprocess.Popen([harness.CTL_BIN, "--db", self.uri, "init",
@@ -97,7 +99,7 @@ class TestSchema(PgServerCase):
             self.assertEqual(p.returncode, 0, err)
         self.assertEqual(PG.psql("SELECT count(*), max(version) FROM "
                                  "schema_version", self.name).split(),
-                         ["1", "5"])
+                         ["1", str(harness.SCHEMA_VERSION)])
         p = ctl(self.uri, "pipeline", "list")
         self.assertEqual(p.stdout.count(b"arwen_starlight"), 1)
         p = ctl(self.uri, "check")

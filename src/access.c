@@ -1,15 +1,16 @@
 /*
- * Authentication of a request (SPEC "Authentication"): an API key and a
- * token, both looked up by hash in the store and compared in constant
- * time, then the token's role against the method.
+ * access: whether a request may go on. Its API key and token (found by
+ * auth.c's pure functions) are looked up by hash in the store and
+ * compared in constant time, then the token's role is checked against
+ * the method. Kept per worker while the credentials do not change.
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
 #include "auth.h"
 #include "datetime.h"
-#include "handlers.h"
 #include "store.h"
 
 /*
@@ -80,7 +81,7 @@ cache_check(struct ctx *c)
 }
 
 enum err
-authenticate(struct ctx *c, const struct request *req)
+access_check(struct ctx *c, const struct request *req)
 {
 	struct credential cred;
 	char		 secret[AUTH_SECRET_MAX];

@@ -1,0 +1,27 @@
+/*
+ * ctx: what one worker shares between its requests (the conf, the open
+ * store, the credential cache, the pool's write queue), passed down to
+ * every handler; no globals.
+ */
+#ifndef CTX_H
+#define CTX_H
+
+#include "conf.h"
+
+#ifndef BACKFILLS_VERSION
+#define BACKFILLS_VERSION	"0.1.0"
+#endif
+
+struct store;
+struct auth_cache;
+struct wlock;
+
+struct ctx {
+	struct conf		 conf;
+	struct store		*store;		/* opened on first use */
+	struct auth_cache	*auth;		/* access.c's, made on use */
+	struct wlock		*wlock;		/* the pool's write queue, or
+						 * NULL; set after service_init */
+};
+
+#endif
