@@ -32,7 +32,7 @@ CTL_BIN	= bin/backfillctl
 endif
 
 CORE	= buf errors datetime conf log http router backfill jsonin auth \
-	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run
+	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame
 -include mk/postgres.vars
 CORE_O	= $(CORE:%=$(BUILD)/%.o)
 UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \

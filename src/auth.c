@@ -205,6 +205,30 @@ cookie_get(const char *cookies, const char *name, size_t *len)
 	return NULL;
 }
 
+/* The credentials of the first Bearer part of an Authorization value
+ * (parts separated by commas, blanks around them ignored), with its
+ * length in *len; NULL when there is none. */
+static const char *
+bearer(const char *v, size_t *len)
+{
+	const char	*end;
+
+	for (; v != NULL && *v != '\0'; v = *end == ',' ? end + 1 : end) {
+		while (*v == ' ' || *v == '\t')
+			v++;
+		end = v + strcspn(v, ",");
+		if (end - v >= 7 && strncasecmp(v, "Bearer ", 7) == 0) {
+			for (v += 7; *v == ' '; v++)
+				;
+			while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
+				end--;
+			*len = (size_t)(end - v);
+			return v;
+		}
+	}
+	return NULL;
+}
+
 enum err
 auth_find_token(const struct request *req, const char *secret, char *out,
     size_t outlen)
@@ -212,15 +236,13 @@ auth_find_token(const struct request *req, const char *secret, char *out,
 	const char	*v;
 	size_t		 len;
 
-	/* Another scheme (Basic auth of a proxy in front, say) is not
+	/* The header may carry several credentials, comma-separated
+	 * ("Basic ..., Bearer T": a proxy's in front): the first Bearer
+	 * one is the token, as Mage reads it. Another scheme alone is not
 	 * ours: the token may then come by the other ways. */
-	if ((v = req->authorization) != NULL &&
-	    strncasecmp(v, "Bearer ", 7) == 0) {
-		for (v += 7; *v == ' '; v++)
-			;
-		return copy_secret(v, strlen(v), out, outlen) == 0 ? ERR_OK :
+	if ((v = bearer(req->authorization, &len)) != NULL)
+		return copy_secret(v, len, out, outlen) == 0 ? ERR_OK :
 		    ERR_INVALID_TOKEN;
-	}
 	if ((v = req->oauth_token) != NULL)
 		return copy_secret(v, strlen(v), out, outlen) == 0 ? ERR_OK :
 		    ERR_INVALID_TOKEN;

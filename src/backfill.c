@@ -506,3 +506,29 @@ bf_etag(const struct backfill *b, char out[48])
 	snprintf(out, 48, "\"%lld-%lld\"", (long long)b->v[BF_ID].i,
 	    (long long)b->version);
 }
+
+int64_t
+bf_run_limit(const struct backfill *b)
+{
+	const struct bval	*v = &b->v[BF_SETTINGS];
+	struct json_object	*o, *l;
+	const char		*t;
+	char			*end;
+	int64_t			 n = 0;
+
+	if (v->null || v->s == NULL ||
+	    (o = json_tokener_parse(v->s)) == NULL)
+		return 0;
+	if (json_object_object_get_ex(o, "pipeline_run_limit", &l)) {
+		if (json_object_is_type(l, json_type_int))
+			n = json_object_get_int64(l);
+		else if (json_object_is_type(l, json_type_string)) {
+			t = json_object_get_string(l);
+			n = strtoll(t, &end, 10);
+			if (end == t || *end != '\0')
+				n = 0;
+		}
+	}
+	json_object_put(o);
+	return n > 0 ? n : 0;
+}

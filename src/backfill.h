@@ -129,6 +129,12 @@ enum err bf_check_new(const struct backfill *b, struct field_errors *fe);
 /* Appends the record as a JSON object, fields in SPEC's order. */
 void	 bf_present(struct buf *out, const struct backfill *b);
 
+/* The most runs of the backfill that may run at once: its settings'
+ * pipeline_run_limit (Mage's "Max concurrent runs"), a whole number of
+ * at least 1 or a string of one (Mage's form sends a string); 0 for no
+ * limit. */
+int64_t	 bf_run_limit(const struct backfill *b);
+
 /* Writes the ETag value "\"<id>-<version>\"" into out. */
 void	 bf_etag(const struct backfill *b, char out[48]);
 

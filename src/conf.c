@@ -34,6 +34,40 @@ conf_defaults(struct conf *c)
 	snprintf(c->cors_origin, sizeof(c->cors_origin), "*");
 	c->log_level = LOG_INFO;
 	c->sandbox = 1;
+	c->http_error_codes = 1;
+	snprintf(c->project_name, sizeof(c->project_name), "backfills");
+	c->run_lease = 60;
+	c->retry.retries = 0;
+	c->retry.delay = 5;
+	c->retry.max_delay = 60;
+	c->retry.exponential = 1;
+}
+
+/* A duration in seconds in [lo, hi]: a whole number with an optional s,
+ * m or h suffix. Returns 0 or -1. */
+static int
+parse_seconds(const char *v, int64_t lo, int64_t hi, int64_t *out)
+{
+	char		*end;
+	long long	 n;
+	int64_t		 mul = 1;
+
+	errno = 0;
+	if (*v < '0' || *v > '9')
+		return -1;
+	n = strtoll(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end == 's')
+		end++;
+	else if (*end == 'm')
+		mul = 60, end++;
+	else if (*end == 'h')
+		mul = 3600, end++;
+	if (*end != '\0' || n > hi / mul || n * mul < lo)
+		return -1;
+	*out = n * mul;
+	return 0;
 }
 
 /* Parses a whole decimal number in [lo, hi], with an optional K or M
@@ -175,6 +209,34 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be an origin, * or empty, up to 180 characters";
 		rc = strlen(v) > VALUE_MAX ? -1 :
 		    set_str(c->cors_origin, sizeof(c->cors_origin), v);
+	} else if (strcmp(key, "http_error_codes") == 0) {
+		why = "must be on or off";
+		if ((rc = parse_bool(v, &b)) == 0)
+			c->http_error_codes = b;
+	} else if (strcmp(key, "project_name") == 0) {
+		why = "must be 1 to 180 characters";
+		rc = v[0] == '\0' || strlen(v) > VALUE_MAX ? -1 :
+		    set_str(c->project_name, sizeof(c->project_name), v);
+	} else if (strcmp(key, "run_lease") == 0) {
+		why = "must be seconds from 5 to 86400 (s, m, h suffixes)";
+		if ((rc = parse_seconds(v, 5, 86400, &n)) == 0)
+			c->run_lease = n;
+	} else if (strcmp(key, "retries") == 0) {
+		why = "must be a whole number from 0 to 100";
+		if ((rc = parse_num(v, 0, 100, 0, &n)) == 0)
+			c->retry.retries = n;
+	} else if (strcmp(key, "retry_delay") == 0) {
+		why = "must be seconds from 0 to 86400 (s, m, h suffixes)";
+		if ((rc = parse_seconds(v, 0, 86400, &n)) == 0)
+			c->retry.delay = n;
+	} else if (strcmp(key, "retry_max_delay") == 0) {
+		why = "must be seconds from 0 to 86400 (s, m, h suffixes)";
+		if ((rc = parse_seconds(v, 0, 86400, &n)) == 0)
+			c->retry.max_delay = n;
+	} else if (strcmp(key, "retry_exponential_backoff") == 0) {
+		why = "must be on or off";
+		if ((rc = parse_bool(v, &b)) == 0)
+			c->retry.exponential = b;
 	} else if (strcmp(key, "log_level") == 0) {
 		static const char *names[] =
 		    { "error", "warn", "info", "debug" };

@@ -24,6 +24,16 @@ struct conf {
 	char		 cors_origin[512];	/* "" sends no CORS headers */
 	enum log_level	 log_level;
 	int		 sandbox;		/* seccomp after start-up */
+	int		 http_error_codes;	/* errors answer their status;
+						 * off: Mage's 200 (README) */
+	char		 project_name[256];	/* GET /api/projects */
+	int64_t		 run_lease;		/* seconds a claim holds */
+	struct {				/* the default retry policy */
+		int64_t	 retries;
+		int64_t	 delay;			/* seconds */
+		int64_t	 max_delay;		/* seconds */
+		int	 exponential;
+	}		 retry;
 };
 
 /* Fills c with the built-in defaults. */

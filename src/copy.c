@@ -6,10 +6,10 @@
  *   id); their versions (ETags) are restored by empty updates, each of
  *   which bumps the version by one.
  * - runs are inserted in id order (they get new ids: the interface has
- *   no insert with an id), each then moved to its status and timestamps
- *   with store_run_update. A superseded attempt (latest = 0) is retired
- *   with store_runs_supersede before the next attempt is inserted, as
- *   the retry that superseded it did; the kept counts are recomputed.
+ *   no insert with an id), each then given its status, timestamps,
+ *   metrics and lease with store_run_update; an attempt that is no
+ *   longer latest is retired (store_run_retire); the kept counts are
+ *   recomputed.
  * - keys and tokens keep their hashes, names, roles, expiry, creation
  *   and revocation times (not their ids).
  */
@@ -95,9 +95,11 @@ pipeline_keep(const struct pipeline *p, void *arg)
 	q = &ps->p[ps->n];
 	memcpy(q->uuid, p->uuid, sizeof(q->uuid));
 	q->backfill_count = p->backfill_count;
-	q->variables = NULL;
-	if (p->variables != NULL && (q->variables = strdup(p->variables)) ==
-	    NULL) {
+	q->variables = q->retry_config = NULL;
+	if ((p->variables != NULL && (q->variables = strdup(p->variables)) ==
+	    NULL) || (p->retry_config != NULL &&
+	    (q->retry_config = strdup(p->retry_config)) == NULL)) {
+		pipeline_free(q);
 		ps->oom = 1;
 		return 1;
 	}
@@ -116,7 +118,9 @@ copy_pipelines(struct store *src, struct store *dst, int64_t *n)
 	if (e == ERR_OK && ps.oom)
 		e = ERR_INTERNAL;
 	for (i = 0; e == ERR_OK && i < ps.n; i++)
-		e = store_pipeline_add(dst, ps.p[i].uuid, ps.p[i].variables);
+		if ((e = store_pipeline_add(dst, ps.p[i].uuid,
+		    ps.p[i].variables)) == ERR_OK && ps.p[i].retry_config)
+			e = store_pipeline_set(dst, &ps.p[i]);
 	for (i = 0; i < ps.n; i++)
 		pipeline_free(&ps.p[i]);
 	free(ps.p);
@@ -144,8 +148,13 @@ run_keep(const struct run *r, void *arg)
 	}
 	q = &rs->r[rs->n];
 	*q = *r;
-	if (r->variables != NULL && (q->variables = strdup(r->variables)) ==
-	    NULL) {
+	q->variables = q->metrics = q->lease_owner = NULL;
+	if ((r->variables != NULL &&
+	    (q->variables = strdup(r->variables)) == NULL) ||
+	    (r->metrics != NULL && (q->metrics = strdup(r->metrics)) == NULL) ||
+	    (r->lease_owner != NULL &&
+	    (q->lease_owner = strdup(r->lease_owner)) == NULL)) {
+		run_free(q);
 		rs->oom = 1;
 		return 1;
 	}
@@ -162,26 +171,23 @@ by_id(const void *a, const void *b)
 }
 
 /*
- * Copies the runs of one backfill. Attempts are replayed in id order:
- * a retry retires (store_runs_supersede) every latest attempt that is
- * not completed before it inserts new ones, so an attempt that is no
- * longer latest is retired just before the next one is inserted (or at
- * the end). Every attempt is given its final status as it is inserted;
- * those before a retry are completed or already finished, so retiring
- * them changes nothing but their latest flag.
+ * Copies the runs of one backfill, in id order. Each attempt is
+ * inserted, then given its status, timestamps, metrics and lease, and
+ * one that is no longer its date's latest is retired; the kept counts
+ * are recomputed at the end.
  */
 static enum err
 copy_runs(struct store *src, struct store *dst, int64_t bid, int64_t *total)
 {
 	struct runs	 rs = { NULL, 0, 0, 0 };
 	struct run	 r;
-	int64_t		 off = 0, count = 0, now = dt_now();
+	int64_t		 off = 0, count = 0;
 	size_t		 i;
-	int		 next = 1, pending = 0;
+	int		 next = 1;
 	enum err	 e = ERR_OK;
 
 	while (e == ERR_OK && next) {
-		e = store_run_list(src, bid, ST_NULL, RUN_PAGE, off, &count,
+		e = store_run_list(src, bid, ST_NULL, 0, RUN_PAGE, off, &count,
 		    &next, run_keep, &rs);
 		off += RUN_PAGE;
 		if (e == ERR_OK && rs.oom)
@@ -191,29 +197,24 @@ copy_runs(struct store *src, struct store *dst, int64_t bid, int64_t *total)
 		goto out;
 	qsort(rs.r, rs.n, sizeof(*rs.r), by_id);
 	for (i = 0; e == ERR_OK && i < rs.n; i++) {
-		if (pending && (e = store_runs_supersede(dst, bid, now)) !=
-		    ERR_OK)
-			break;
-		pending = 0;
 		r = rs.r[i];
 		if ((e = store_run_insert(dst, &r)) != ERR_OK)
 			break;
 		/* the insert wrote it initial, latest, updated = created */
-		r.latest = 1;
+		r.latest = 0;	/* the counts are recomputed below */
 		if (r.status != ST_INITIAL || r.started_at != 0 ||
-		    r.completed_at != 0 || r.updated_at != r.created_at)
+		    r.completed_at != 0 || r.updated_at != r.created_at ||
+		    r.metrics != NULL || r.lease_id[0] != '\0')
 			e = store_run_update(dst, &r, ST_INITIAL);
-		if (!rs.r[i].latest)
-			pending = 1;
+		if (e == ERR_OK && !rs.r[i].latest)
+			e = store_run_retire(dst, r.id);
 	}
-	if (e == ERR_OK && pending)
-		e = store_runs_supersede(dst, bid, now);
 	if (e == ERR_OK)
 		e = store_runs_recount(dst, bid);
 out:
 	*total += (int64_t)rs.n;
 	for (i = 0; i < rs.n; i++)
-		free((char *)rs.r[i].variables);
+		run_free(&rs.r[i]);
 	free(rs.r);
 	return e;
 }
@@ -377,8 +378,8 @@ counts(struct store *st, struct counts *c)
 
 	memset(c, 0, sizeof(*c));
 	if ((e = store_stats(st, &c->s)) != ERR_OK ||
-	    (e = store_run_list(st, 0, ST_NULL, 1, 0, &c->runs, &next, no_run,
-	    NULL)) != ERR_OK ||
+	    (e = store_run_list(st, 0, ST_NULL, 0, 1, 0, &c->runs, &next,
+	    no_run, NULL)) != ERR_OK ||
 	    (e = store_cred_list(st, CRED_KEY, count_one, &c->keys)) !=
 	    ERR_OK)
 		return e;

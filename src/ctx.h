@@ -6,6 +6,8 @@
 #ifndef CTX_H
 #define CTX_H
 
+#include <stdint.h>
+
 #include "conf.h"
 
 #ifndef BACKFILLS_VERSION
@@ -22,6 +24,8 @@ struct ctx {
 	struct auth_cache	*auth;		/* access.c's, made on use */
 	struct wlock		*wlock;		/* the pool's write queue, or
 						 * NULL; set after service_init */
+	int64_t			 swept_at;	/* the last look for lapsed
+						 * leases (service_idle) */
 };
 
 #endif

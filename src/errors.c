@@ -25,6 +25,9 @@ static const struct {
 	[ERR_METHOD] = { 405, "method_not_allowed", "Method not allowed." },
 	[ERR_TRANSITION] = { 409, "invalid_transition",
 	    "Invalid status transition." },
+	[ERR_LEASE_LOST] = { 409, "lease_lost",
+	    "This run's lease is not yours: it lapsed, or another executor "
+	    "holds it. Stop the run and report nothing more." },
 	[ERR_LENGTH_REQUIRED] = { 411, "length_required",
 	    "Content-Length required." },
 	[ERR_PRECONDITION] = { 412, "precondition_failed",

@@ -17,6 +17,7 @@ enum err {
 	ERR_NOT_FOUND,		/* 404 */
 	ERR_METHOD,		/* 405 */
 	ERR_TRANSITION,		/* 409 */
+	ERR_LEASE_LOST,		/* 409 */
 	ERR_LENGTH_REQUIRED,	/* 411 */
 	ERR_PRECONDITION,	/* 412 */
 	ERR_TOO_LARGE,		/* 413 */

@@ -298,10 +298,18 @@ out:
 	json_object_put(root);
 }
 
-/* The fields a plan is made of, and starting, which plans. */
+/* The fields a plan is made of. */
 #define PLAN_FIELDS	(BF_BIT(BF_START_DATETIME) | BF_BIT(BF_END_DATETIME) | \
-			 BF_BIT(BF_INTERVAL_TYPE) | BF_BIT(BF_INTERVAL_UNITS) | \
-			 BF_BIT(BF_STATUS))
+			 BF_BIT(BF_INTERVAL_TYPE) | BF_BIT(BF_INTERVAL_UNITS))
+
+/* Whether a backfill of status s has runs planned that a new plan would
+ * leave behind (initial or running). */
+static int
+started(const struct backfill *b)
+{
+	return !b->v[BF_STATUS].null && (b->v[BF_STATUS].i == ST_INITIAL ||
+	    b->v[BF_STATUS].i == ST_RUNNING);
+}
 
 void
 h_backfill_update(struct ctx *c, const struct request *req,
@@ -309,23 +317,37 @@ h_backfill_update(struct ctx *c, const struct request *req,
 {
 	struct json_object	*root = NULL;
 	struct field_errors	 fe = { 0 };
+	struct lifecycle	 lc;
 	struct bf_patch		 p;
 	struct backfill		 b;
 	const char		*detail = NULL;
 	uint32_t		 changed = 0;
 	int64_t			 now = dt_now();
+	int			 was_started;
 	enum err		 e;
 
 	memset(&b, 0, sizeof(b));
+	lifecycle_init(&lc, c->store, &c->conf);
 	if (decode(req, resp, 1, &root, &p) < 0)
 		goto out;
 	if ((e = load_to_change(c, req, m, &b)) != ERR_OK)
 		goto fail;
-	if ((e = bf_apply(&b, &p, now, &changed, &fe, &detail)) != ERR_OK ||
-	    ((changed & PLAN_FIELDS) &&
+	was_started = started(&b);
+	if ((e = bf_apply(&b, &p, now, &changed, &fe, &detail)) != ERR_OK)
+		goto fail;
+	/* A started plan stays as it is while its runs are planned: a new
+	 * one would leave dates that no run covers. */
+	if (was_started && started(&b) && (changed & PLAN_FIELDS)) {
+		e = ERR_TRANSITION;
+		detail = "The backfill is started: cancel it before changing "
+		    "its plan (start_datetime, end_datetime, interval_type, "
+		    "interval_units).";
+		goto fail;
+	}
+	if (((changed & (PLAN_FIELDS | BF_BIT(BF_STATUS))) &&
 	    (e = plan_check(&b, c->conf.max_runs, &fe)) != ERR_OK) ||
 	    ((changed & BF_BIT(BF_STATUS)) &&
-	    (e = lifecycle_status_effects(c->store, &b, now)) != ERR_OK) ||
+	    (e = lifecycle_status_effects(&lc, &b, now, &changed)) != ERR_OK) ||
 	    (changed != 0 &&
 	    (e = store_backfill_update(c->store, &b, changed)) != ERR_OK))
 		goto fail;

@@ -1,6 +1,8 @@
 /*
- * The pipeline run handlers (SPEC "Pipeline runs"): an executor lists
- * the runs of a backfill and reports on each; the backfill follows.
+ * The pipeline run handlers: the runs of a backfill as Mage's runs table
+ * lists them, one run, a report on one (a user's cancel, an executor's
+ * progress and its lease's renewal), and an executor's claim of the next
+ * run to do. The rules are lifecycle.c's.
  */
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -10,6 +12,8 @@
 #include "handlers.h"
 #include "jsonin.h"
 #include "lifecycle.h"
+#include "plan.h"
+#include "router.h"
 #include "run.h"
 #include "store.h"
 
@@ -43,9 +47,9 @@ h_run_list(struct ctx *c, const struct request *req,
     const struct route_match *m, struct response *resp)
 {
 	struct list_state ls = { &resp->body, 0 };
-	char		 v[16];
+	char		 v[32];
 	int64_t		 limit, offset, bid = 0, count = 0;
-	int		 next = 0, s = ST_NULL, rc;
+	int		 next = 0, s = ST_NULL, latest = 0, rc;
 	enum err	 e;
 
 	(void)m;
@@ -56,15 +60,21 @@ h_run_list(struct ctx *c, const struct request *req,
 		    "backfill_id must be a positive integer.", NULL);
 		return;
 	}
+	/* Mage's "Last run failed": the dates whose latest attempt failed. */
 	rc = query_get(req->query, "status", v, sizeof(v));
-	if (rc != 0 && (rc < 0 || (s = bf_status_from(v, strlen(v))) < 0)) {
+	if (rc == 1 && strcmp(v, "last_run_failed") == 0) {
+		s = ST_FAILED;
+		latest = 1;
+	} else if (rc != 0 && (rc < 0 ||
+	    (s = bf_status_from(v, strlen(v))) < 0)) {
 		resp_error(resp, ERR_INVALID_QUERY, "status must be one of "
-		    "initial, running, completed, failed, cancelled.", NULL);
+		    "initial, running, completed, failed, cancelled, "
+		    "last_run_failed.", NULL);
 		return;
 	}
 	buf_puts(&resp->body, "{\"pipeline_runs\": [");
-	if ((e = store_run_list(c->store, bid, (enum bf_status)s, limit,
-	    offset, &count, &next, list_row, &ls)) != ERR_OK) {
+	if ((e = store_run_list(c->store, bid, (enum bf_status)s, latest,
+	    limit, offset, &count, &next, list_row, &ls)) != ERR_OK) {
 		resp_error(resp, e, NULL, NULL);
 		return;
 	}
@@ -84,7 +94,7 @@ h_run_show(struct ctx *c, const struct request *req,
 		resp_error(resp, e, NULL, NULL);
 	else
 		present_one(resp, &r);
-	free((char *)r.variables);
+	run_free(&r);
 }
 
 void
@@ -93,36 +103,175 @@ h_run_update(struct ctx *c, const struct request *req,
 {
 	struct json_object	*root = NULL;
 	struct field_errors	 fe = { 0 };
+	struct lifecycle	 lc;
+	struct run_report	 rep;
+	struct buf		 metrics = { 0 };
 	struct run		 r;
 	const char		*detail = NULL;
-	enum bf_status		 to = ST_NULL, old;
-	int64_t			 now = dt_now();
-	int			 changed;
 	enum err		 e;
 
 	memset(&r, 0, sizeof(r));
+	lifecycle_init(&lc, c->store, &c->conf);
 	if ((e = jsonin_parse(req->body, req->body_len, &root, &detail))
 	    != ERR_OK ||
-	    (e = run_report_decode(root, &to, &fe, &detail)) != ERR_OK)
+	    (e = run_report_decode(root, &rep, &metrics, &fe, &detail)) !=
+	    ERR_OK)
 		goto fail;
-	if ((e = store_run_get(c->store, m->id, &r)) != ERR_OK)
-		goto fail;
-	old = r.status;
-	if ((e = run_apply(&r, to, now, &changed)) != ERR_OK) {
-		detail = "A run moves initial -> running -> completed or "
-		    "failed, and to cancelled from initial or running.";
+	if ((e = lifecycle_report(&lc, m->id, &rep, dt_now(), &r)) !=
+	    ERR_OK) {
+		if (e == ERR_TRANSITION)
+			detail = "A run moves initial -> running -> completed "
+			    "or failed, and to cancelled from initial or "
+			    "running.";
 		goto fail;
 	}
-	if (changed &&
-	    ((e = store_run_update(c->store, &r, old)) != ERR_OK ||
-	    (r.latest && (e = lifecycle_follow(c->store, r.backfill_id, to, now))
-	    != ERR_OK)))
-		goto fail;
 	present_one(resp, &r);
 	goto out;
 fail:
 	resp_error(resp, e, detail, &fe);
 out:
-	free((char *)r.variables);
+	run_free(&r);
+	buf_free(&metrics);
+	json_object_put(root);
+}
+
+/* Decodes {"claim": {"executor": "<name>", "pipelines": [...] | null}}:
+ * the executor's name into owner, the pipelines as a JSON array's text
+ * into pipelines (empty: any). Returns ERR_OK, ERR_INVALID_JSON (*detail)
+ * or ERR_RECORD_INVALID (fe). */
+static enum err
+claim_decode(struct json_object *root, char *owner, size_t ownerlen,
+    struct buf *pipelines, struct field_errors *fe, const char **detail)
+{
+	struct json_object	*body, *v, *p;
+	const char		*s;
+	size_t			 i, n, len;
+
+	buf_reset(pipelines);
+	if (jsonin_envelope(root, "claim", &body, detail) != ERR_OK)
+		return ERR_INVALID_JSON;
+	json_object_object_foreach(body, key, val) {
+		(void)val;
+		if (strcmp(key, "executor") != 0 &&
+		    strcmp(key, "pipelines") != 0)
+			field_error(fe, key, "is not a field of claim");
+	}
+	if (!json_object_object_get_ex(body, "executor", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    (len = (size_t)json_object_get_string_len(v)) < 1 ||
+	    len >= ownerlen || !utf8_valid(s = json_object_get_string(v), len) ||
+	    strlen(s) != len)
+		field_error(fe, "executor", "must be the executor's name, 1 "
+		    "to 255 bytes of UTF-8");
+	else
+		memcpy(owner, s, len + 1);
+	if (json_object_object_get_ex(body, "pipelines", &v) && v != NULL) {
+		n = json_object_is_type(v, json_type_array) ?
+		    json_object_array_length(v) : 0;
+		if (!json_object_is_type(v, json_type_array) || n > 1000)
+			field_error(fe, "pipelines", "must be a list of up to "
+			    "1000 pipeline uuids, or null for any");
+		for (i = 0; i < n; i++) {
+			p = json_object_array_get_idx(v, i);
+			if (!json_object_is_type(p, json_type_string) ||
+			    !valid_uuid(json_object_get_string(p),
+			    (size_t)json_object_get_string_len(p))) {
+				field_error(fe, "pipelines", "must hold "
+				    "pipeline uuids: 1-255 of [A-Za-z0-9_.-]");
+				break;
+			}
+		}
+		if (fe->n == 0)
+			buf_puts(pipelines, json_object_to_json_string_ext(v,
+			    JSON_C_TO_STRING_PLAIN));
+	}
+	return fe->n > 0 ? ERR_RECORD_INVALID : ERR_OK;
+}
+
+/* Appends to the run just written (its closing brace reopened) what its
+ * executor needs beyond the record: the lease, the backfill's name and
+ * the run's planned interval. */
+static enum err
+present_claim(struct ctx *c, struct buf *out, const struct run *r)
+{
+	struct backfill	 b;
+	struct plan	 p;
+	struct plan_row	 row;
+	char		 t[DT_FMT_MAX];
+	int64_t		 k;
+	enum err	 e;
+
+	memset(&b, 0, sizeof(b));
+	if ((e = store_backfill_get(c->store, r->backfill_id, &b)) != ERR_OK)
+		return e;
+	out->len--;
+	buf_puts(out, ", \"lease_id\": ");
+	buf_json_str(out, r->lease_id, strlen(r->lease_id));
+	buf_printf(out, ", \"lease_seconds\": %lld",
+	    (long long)c->conf.run_lease);
+	buf_puts(out, ", \"backfill_name\": ");
+	if (b.v[BF_NAME].null)
+		buf_puts(out, "null");
+	else
+		buf_json_str(out, b.v[BF_NAME].s, b.v[BF_NAME].len);
+	if (plan_of(&b, &p) && (k = plan_index(&p, r->execution_date)) >= 0 &&
+	    plan_row(&p, k, &row) == 0) {
+		buf_puts(out, ", \"plan\": {");
+		plan_row_present(out, &row);
+		buf_putc(out, '}');
+	} else {
+		/* a date outside the plan (runs written by hand): its own */
+		dt_format(r->execution_date, ' ', t);
+		buf_printf(out, ", \"plan\": {\"ds\": \"%.10s\", \"hr\": "
+		    "\"%.2s\", \"interval_start_datetime\": null, "
+		    "\"interval_end_datetime\": null, \"interval_seconds\": "
+		    "null}", t, t + 11);
+	}
+	buf_putc(out, '}');
+	backfill_free(&b);
+	return ERR_OK;
+}
+
+void
+h_run_claim(struct ctx *c, const struct request *req,
+    const struct route_match *m, struct response *resp)
+{
+	struct json_object	*root = NULL;
+	struct field_errors	 fe = { 0 };
+	struct lifecycle	 lc;
+	struct buf		 pipelines = { 0 };
+	struct run		 r;
+	const char		*detail = NULL;
+	char			 owner[256];
+	enum err		 e;
+
+	(void)m;
+	memset(&r, 0, sizeof(r));
+	lifecycle_init(&lc, c->store, &c->conf);
+	if ((e = jsonin_parse(req->body, req->body_len, &root, &detail))
+	    != ERR_OK ||
+	    (e = claim_decode(root, owner, sizeof(owner), &pipelines, &fe,
+	    &detail)) != ERR_OK)
+		goto fail;
+	e = lifecycle_claim(&lc, pipelines.len ? pipelines.data : NULL, owner,
+	    dt_now(), &r);
+	if (e == ERR_NOT_FOUND) {
+		buf_puts(&resp->body, "{\"pipeline_run\": null}");
+		goto out;
+	}
+	if (e != ERR_OK)
+		goto fail;
+	present_one(resp, &r);
+	/* The body closes twice: reopen the outer object's run. */
+	resp->body.len--;
+	if ((e = present_claim(c, &resp->body, &r)) != ERR_OK)
+		goto fail;
+	buf_putc(&resp->body, '}');
+	goto out;
+fail:
+	resp_error(resp, e, detail, &fe);
+out:
+	run_free(&r);
+	buf_free(&pipelines);
 	json_object_put(root);
 }

@@ -38,5 +38,17 @@ void	h_run_show(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
 void	h_run_update(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
+void	h_run_claim(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+
+/* h_frame.c: what Mage's UI asks of every page (its frame) */
+void	h_statuses(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_projects(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_pipeline_show(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+void	h_pipeline_variables(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
 
 #endif

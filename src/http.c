@@ -161,9 +161,11 @@ int
 query_flag(const char *query, const char *name)
 {
 	char	 v[8];
+	int	 rc = query_get(query, name, v, sizeof(v));
 
-	return query_get(query, name, v, sizeof(v)) == 1 &&
-	    (strcmp(v, "true") == 0 || strcmp(v, "1") == 0);
+	/* Mage takes any value but an empty one and "false" as true (a
+	 * long one does not fit v: it is neither). */
+	return rc == -1 || (rc == 1 && v[0] != '\0' && strcmp(v, "false") != 0);
 }
 
 #define LIMIT_DEFAULT	40

@@ -82,7 +82,9 @@ int	query_get(const char *query, const char *name, char *out,
 int	query_int(const char *query, const char *name, int64_t lo, int64_t hi,
 	    int64_t *out);
 
-/* Returns 1 when the parameter is "true" or "1", else 0. */
+/* Returns 1 when the parameter is true as Mage reads it: present with
+ * any value but an empty one or "false" (so "true", "1" and Python's
+ * "True" are true, as Mage's "0" is), else 0. */
 int	query_flag(const char *query, const char *name);
 
 /* SPEC's list bounds, shared by every paginated list: reads _limit

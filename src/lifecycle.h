@@ -1,6 +1,8 @@
 /*
- * lifecycle: a backfill's status changes and its runs, over the store
- * (see lifecycle.c).
+ * lifecycle: a backfill's status changes and its runs, over the store,
+ * in the caller's transaction (see lifecycle.c): starting and
+ * cancelling, executors' claims, leases and reports, retries, and the
+ * backfill following its runs.
  */
 #ifndef LIFECYCLE_H
 #define LIFECYCLE_H
@@ -8,21 +10,55 @@
 #include <stdint.h>
 
 #include "backfill.h"
+#include "conf.h"
 #include "errors.h"
+#include "run.h"
 
 struct store;
 
-/* What a status change of b (just applied, not yet written) does beyond
- * the record: starting or retrying plans one run per planned date whose
- * latest attempt is not completed; cancelling cancels the unfinished
- * runs. Returns ERR_OK or the store's error. */
-enum err lifecycle_status_effects(struct store *, const struct backfill *b,
-	    int64_t now);
+struct lifecycle {
+	struct store		*st;
+	int64_t			 lease;		/* a claim's, microseconds */
+	struct retry_policy	 retry;		/* the conf's default */
+};
+
+void	 lifecycle_init(struct lifecycle *, struct store *,
+	    const struct conf *);
+
+/* What a status change of b (applied, not yet written) does beyond the
+ * record: starting or retrying plans one run per planned date whose
+ * latest attempt is not completed (and a backfill left with nothing to
+ * run follows at once: b changes, *changed gains its fields);
+ * cancelling cancels the unfinished runs. Returns ERR_OK or the store's
+ * error. */
+enum err lifecycle_status_effects(const struct lifecycle *, struct backfill *b,
+	    int64_t now, uint32_t *changed);
 
 /* After one of a backfill's runs moved to run_to: moves the backfill as
- * run_backfill_follow() says, writing the change (timestamps, version).
- * Returns ERR_OK or the store's error. */
-enum err lifecycle_follow(struct store *, int64_t backfill_id,
+ * run_backfill_follow() says, writing the change. */
+enum err lifecycle_follow(const struct lifecycle *, int64_t backfill_id,
 	    enum bf_status run_to, int64_t now);
+
+/*
+ * A report on run id (SPEC "Pipeline runs" and the executor's leases):
+ * with a lease id it must be the run's and not lapsed (else
+ * ERR_LEASE_LOST, nothing changed), and the lease is renewed; without
+ * one, a run that an executor holds may only be cancelled. Then the
+ * status moves (ERR_TRANSITION when it may not), the metrics are
+ * written, a failed attempt is retried by the retry policy, and the
+ * backfill follows. *out is the run as it stands (run_free() it).
+ */
+enum err lifecycle_report(const struct lifecycle *, int64_t id,
+	    const struct run_report *, int64_t now, struct run *out);
+
+/* Hands the executor owner the next run to do, with a new lease (its id
+ * in out->lease_id); lapsed leases are failed first. ERR_NOT_FOUND when
+ * no run may start now. */
+enum err lifecycle_claim(const struct lifecycle *, const char *pipelines,
+	    const char *owner, int64_t now, struct run *out);
+
+/* Fails the runs whose lease lapsed (the reason in their metrics),
+ * retrying each as its policy says. *n (may be NULL) counts them. */
+enum err lifecycle_sweep(const struct lifecycle *, int64_t now, size_t *n);
 
 #endif

@@ -127,48 +127,103 @@ plan_count(const struct plan *p)
 	return k + 1;
 }
 
-/* Appends a datetime in ISO form (T separator), quoted. */
+int
+plan_row(const struct plan *p, int64_t k, struct plan_row *r)
+{
+	int64_t	 total = plan_count(p);
+
+	r->date = r->end = r->seconds = r->previous = -1;
+	if (k < 0 || k >= total || (r->date = plan_date(p, k)) < 0)
+		return -1;
+	if (total == 1)
+		return 0;	/* a single run has no interval */
+	if (k + 1 < total) {
+		if ((r->end = plan_date(p, k + 1)) < 0)
+			return -1;
+		r->seconds = (r->end - r->date) / US;
+		r->previous = r->date - (r->end - r->date);
+	} else {
+		r->previous = plan_date(p, k - 1);
+		r->end = r->date + (r->date - r->previous);
+		r->seconds = (r->date - r->previous) / US;
+	}
+	return 0;
+}
+
+int64_t
+plan_index(const struct plan *p, int64_t date)
+{
+	int64_t	 secs = unit_seconds(p->type), step, k, total;
+	struct tm a, b;
+	int64_t	 fa, fb;
+
+	if (date < p->start || (total = plan_count(p)) == 0)
+		return -1;
+	if (secs > 0) {
+		step = p->units * secs * US;
+		k = (date - p->start) / step;
+		return (date - p->start) % step == 0 && k < total ? k : -1;
+	}
+	/* Month steps land in month start + k * step, the day clamped. */
+	split(p->start, &a, &fa);
+	split(date, &b, &fb);
+	step = p->type == IT_YEAR ? 12 * p->units : p->units;
+	k = (((int64_t)b.tm_year - a.tm_year) * 12 + (b.tm_mon - a.tm_mon)) /
+	    step;
+	return k < total && plan_date(p, k) == date ? k : -1;
+}
+
+/* Appends a datetime in ISO form (T separator), quoted, or null when
+ * us is -1. */
 static void
 put_iso(struct buf *out, int64_t us)
 {
 	char	 t[DT_FMT_MAX];
-	size_t	 n = dt_format(us, 'T', t);
+	size_t	 n;
 
+	if (us < 0) {
+		buf_puts(out, "null");
+		return;
+	}
+	n = dt_format(us, 'T', t);
 	buf_json_str(out, t, n);
+}
+
+void
+plan_row_present(struct buf *out, const struct plan_row *r)
+{
+	char	 t[DT_FMT_MAX];
+
+	dt_format(r->date, ' ', t);
+	buf_printf(out, "\"ds\": \"%.10s\", \"hr\": \"%.2s\", "
+	    "\"execution_date\": ", t, t + 11);
+	put_iso(out, r->date - r->date % US);
+	buf_puts(out, ", \"interval_start_datetime\": ");
+	put_iso(out, r->date);
+	buf_puts(out, ", \"interval_end_datetime\": ");
+	put_iso(out, r->end);
+	buf_puts(out, ", \"interval_seconds\": ");
+	if (r->seconds < 0)
+		buf_puts(out, "null");
+	else
+		buf_int(out, r->seconds);
+	buf_puts(out, ", \"interval_start_datetime_previous\": ");
+	put_iso(out, r->previous);
 }
 
 int64_t
 plan_present(struct buf *out, const struct plan *p, int64_t offset,
     int64_t limit, const char *variables)
 {
-	char	 t[DT_FMT_MAX];
-	int64_t	 total = plan_count(p), k, d, next, n = 0;
+	struct plan_row	 r;
+	int64_t		 k, n = 0;
 
-	for (k = offset; k < total && k < offset + limit; k++, n++) {
-		if ((d = plan_date(p, k)) < 0)
-			break;
-		if (total == 1)
-			next = -1;
-		else if (k + 1 < total)
-			next = plan_date(p, k + 1);
-		else
-			next = d + (d - plan_date(p, k - 1));
+	for (k = offset; k < offset + limit && plan_row(p, k, &r) == 0;
+	    k++, n++) {
 		if (n > 0)
 			buf_add(out, ", ", 2);
-		dt_format(d, ' ', t);
-		buf_printf(out, "{\"ds\": \"%.10s\", \"hr\": \"%.2s\", "
-		    "\"execution_date\": ", t, t + 11);
-		put_iso(out, d - d % US);
-		buf_puts(out, ", \"interval_start_datetime\": ");
-		put_iso(out, d);
-		buf_puts(out, ", \"interval_end_datetime\": ");
-		if (next < 0)
-			buf_puts(out, "null, \"interval_seconds\": null");
-		else {
-			put_iso(out, next);
-			buf_puts(out, ", \"interval_seconds\": ");
-			buf_int(out, (next - d) / US);
-		}
+		buf_putc(out, '{');
+		plan_row_present(out, &r);
 		buf_puts(out, ", \"variables\": ");
 		buf_puts(out, variables != NULL ? variables : "null");
 		buf_putc(out, '}');

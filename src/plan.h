@@ -29,6 +29,27 @@ int64_t	 plan_count(const struct plan *p);
 /* The date of run k (0-based), or -1 past year 9999. */
 int64_t	 plan_date(const struct plan *p, int64_t k);
 
+/* Planned run k: its date, the next date (its interval's end), the
+ * interval's seconds and the date one interval before (as Mage gives
+ * them: the last run's interval is the one before it; -1 where there is
+ * none, as with a single run). */
+struct plan_row {
+	int64_t		 date;
+	int64_t		 end;
+	int64_t		 seconds;
+	int64_t		 previous;
+};
+
+/* Fills r for run k. Returns 0, or -1 when k is not a planned run. */
+int	 plan_row(const struct plan *p, int64_t k, struct plan_row *r);
+
+/* The index k of a planned date, or -1 when date is not one of them. */
+int64_t	 plan_index(const struct plan *p, int64_t date);
+
+/* Appends a row's keys (ds, hr, execution_date and the interval's),
+ * without braces. */
+void	 plan_row_present(struct buf *out, const struct plan_row *r);
+
 /* Appends runs [offset, offset + limit) as JSON objects separated by
  * ", " (SPEC "Planned runs"); variables is the merged JSON object text
  * for each run (or NULL for null). Returns how many were written. */

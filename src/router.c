@@ -21,8 +21,15 @@ static const struct {
 	    { "api", "pipelines", ":uuid", "backfills", ":id" },
 	    M_BIT(M_GET) | M_BIT(M_PUT) | M_BIT(M_DELETE) },
 	[ROUTE_PIPELINE_RUNS] = { { "api", "pipeline_runs" }, M_BIT(M_GET) },
+	[ROUTE_PIPELINE_RUN_CLAIM] = { { "api", "pipeline_runs", "claim" },
+	    M_BIT(M_POST) },
 	[ROUTE_PIPELINE_RUN] = { { "api", "pipeline_runs", ":id" },
 	    M_BIT(M_GET) | M_BIT(M_PUT) },
+	[ROUTE_STATUSES] = { { "api", "statuses" }, M_BIT(M_GET) },
+	[ROUTE_PROJECTS] = { { "api", "projects" }, M_BIT(M_GET) },
+	[ROUTE_PIPELINE] = { { "api", "pipelines", ":uuid" }, M_BIT(M_GET) },
+	[ROUTE_PIPELINE_VARIABLES] = {
+	    { "api", "pipelines", ":uuid", "variables" }, M_BIT(M_GET) },
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX,
     "one entry per route");

@@ -9,6 +9,8 @@
 
 #include "http.h"
 
+/* Matched in this order: a literal segment before an :id in the same
+ * place (claim before a run's id). */
 enum route {
 	ROUTE_STATUS,			/* /api/status */
 	ROUTE_BACKFILLS,		/* /api/backfills */
@@ -16,7 +18,12 @@ enum route {
 	ROUTE_PIPELINE_BACKFILLS,	/* /api/pipelines/:uuid/backfills */
 	ROUTE_PIPELINE_BACKFILL,	/* .../backfills/:id */
 	ROUTE_PIPELINE_RUNS,		/* /api/pipeline_runs */
+	ROUTE_PIPELINE_RUN_CLAIM,	/* /api/pipeline_runs/claim */
 	ROUTE_PIPELINE_RUN,		/* /api/pipeline_runs/:id */
+	ROUTE_STATUSES,			/* /api/statuses (Mage's frame) */
+	ROUTE_PROJECTS,			/* /api/projects */
+	ROUTE_PIPELINE,			/* /api/pipelines/:uuid */
+	ROUTE_PIPELINE_VARIABLES,	/* /api/pipelines/:uuid/variables */
 	ROUTE__MAX,
 	ROUTE_NONE = ROUTE__MAX
 };

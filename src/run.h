@@ -14,6 +14,12 @@
 
 struct json_object;
 
+/*
+ * One attempt at one planned date. A claimed run carries a lease: its
+ * holder (an executor's name), when it lapses, and an id only the holder
+ * was told. Strings held by pointer (variables, metrics, lease_owner)
+ * are owned by whoever filled the record (see store_run_get).
+ */
 struct run {
 	int64_t		 id;
 	int64_t		 backfill_id;
@@ -26,6 +32,12 @@ struct run {
 	int64_t		 created_at;
 	int64_t		 updated_at;
 	int		 latest;		/* the date's latest attempt */
+	const char	*metrics;		/* JSON object text or NULL */
+	int64_t		 attempt;		/* 1 for the first */
+	int64_t		 not_before;		/* not claimed before; 0 */
+	char		 lease_id[48];		/* "" when none */
+	const char	*lease_owner;		/* NULL when none */
+	int64_t		 lease_expires_at;	/* 0 when none */
 };
 
 /* How many latest attempts (one per planned date) are in each status. */
@@ -37,29 +49,65 @@ struct run_counts {
  * -> completed or failed; initial or running -> cancelled). */
 int	 run_move_allowed(enum bf_status from, enum bf_status to);
 
-/* Decodes {"pipeline_run": {"status": "..."}} (read-only fields sent
- * back are ignored, unknown keys refused) into *to. Returns ERR_OK,
+/* An executor's report or a user's change of one run: a status (ST_NULL
+ * when none: a lease renewal), metrics (a JSON object's text, or null),
+ * the lease id the executor holds. Strings point into the parsed body. */
+struct run_report {
+	enum bf_status	 to;
+	int		 has_metrics;
+	const char	*metrics;	/* NULL: null */
+	const char	*lease_id;	/* NULL when not sent */
+};
+
+/* Decodes {"pipeline_run": {"status": "...", "metrics": {...},
+ * "lease_id": "..."}} (read-only fields sent back are ignored, unknown
+ * keys refused; a status or a lease_id is required) into *rep; the
+ * metrics are written into metrics (reset first). Returns ERR_OK,
  * ERR_INVALID_JSON (*detail) or ERR_RECORD_INVALID (fe). */
-enum err run_report_decode(struct json_object *root, enum bf_status *to,
-	    struct field_errors *fe, const char **detail);
+enum err run_report_decode(struct json_object *root, struct run_report *rep,
+	    struct buf *metrics, struct field_errors *fe, const char **detail);
+
+/* A retry policy, as Mage's retry_config has it: how many retries after
+ * the first attempt, the delay before the first retry, its ceiling, and
+ * whether the delay doubles with each retry. */
+struct retry_policy {
+	int64_t		 retries;
+	int64_t		 delay;		/* seconds */
+	int64_t		 max_delay;	/* seconds */
+	int		 exponential;
+};
+
+/* Overlays the keys of a JSON object text {"retries": n, "delay": s,
+ * "max_delay": s, "exponential_backoff": bool} on p (keys absent or of
+ * another type leave p's). Returns 1 when text was such an object. */
+int	 run_retry_policy(const char *text, struct retry_policy *p);
+
+/* The seconds to wait before attempt + 1 after attempt failed. */
+int64_t	 run_retry_delay(const struct retry_policy *p, int64_t attempt);
 
 /* Applies a report to r at now: status and its timestamps. Returns
  * ERR_OK (with *changed 0 for the same status) or ERR_TRANSITION. */
 enum err run_apply(struct run *r, enum bf_status to, int64_t now,
 	    int *changed);
 
-/* The status a backfill moves to after one of its runs moved to run_to,
- * given the counts after the move (SPEC "Pipeline runs"): running on the
- * first running run, completed when every latest attempt is completed,
- * failed when one failed and none is initial or running. Returns the
- * backfill's status unchanged when none of these applies. */
+/* The status a backfill moves to after one of its runs moved to run_to
+ * (ST_NULL: none moved), given the counts after the move: running on
+ * the first running run; completed when every latest attempt is
+ * completed; failed when none is initial or running and some date's
+ * latest attempt is not completed (failed or cancelled). Only an
+ * initial or running backfill follows; its status is returned unchanged
+ * when none of these applies. */
 enum bf_status run_backfill_follow(enum bf_status backfill,
 	    enum bf_status run_to, const struct run_counts *c);
 
-/* Appends the run as a JSON object in SPEC's field order. */
+/* Appends the run as a JSON object: SPEC's fields in its order, then the
+ * keys Mage's runs table reads (this service has no block runs or
+ * schedules: 0, null, [] for them), then the executor's: attempt,
+ * not_before, executor, lease_expires_at. The lease's id is never
+ * shown. */
 void	 run_present(struct buf *out, const struct run *r);
 
-/* Appends {"initial": n, "running": n, ...} for the counts. */
+/* Appends {"<status>": n, ...} for the statuses that occur. */
 void	 run_counts_present(struct buf *out, const struct run_counts *c);
 
 #endif

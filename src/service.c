@@ -2,7 +2,9 @@
 #include <string.h>
 
 #include "access.h"
+#include "datetime.h"
 #include "handlers.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "service.h"
 #include "store.h"
@@ -33,9 +35,22 @@ static const struct {
 		0 },
 	[ROUTE_PIPELINE_RUNS] = { {
 		[M_GET] = h_run_list, [M_HEAD] = h_run_list }, 0 },
+	[ROUTE_PIPELINE_RUN_CLAIM] = { {
+		[M_POST] = h_run_claim }, 0 },
 	[ROUTE_PIPELINE_RUN] = { {
 		[M_GET] = h_run_show, [M_HEAD] = h_run_show,
 		[M_PUT] = h_run_update }, 0 },
+	/* Mage's statuses answer without credentials, as Mage's do: its
+	 * UI asks before anyone signed in. */
+	[ROUTE_STATUSES] = { {
+		[M_GET] = h_statuses, [M_HEAD] = h_statuses }, PUBLIC },
+	[ROUTE_PROJECTS] = { {
+		[M_GET] = h_projects, [M_HEAD] = h_projects }, 0 },
+	[ROUTE_PIPELINE] = { {
+		[M_GET] = h_pipeline_show, [M_HEAD] = h_pipeline_show }, 0 },
+	[ROUTE_PIPELINE_VARIABLES] = { {
+		[M_GET] = h_pipeline_variables,
+		[M_HEAD] = h_pipeline_variables }, 0 },
 };
 _Static_assert(sizeof(handlers) / sizeof(handlers[0]) == ROUTE__MAX,
     "one entry per route");
@@ -74,9 +89,39 @@ service_close(struct ctx *c)
 	c->auth = NULL;
 }
 
+/* Looks for lapsed leases between requests, at most once per quarter
+ * of a lease: a read that finds none costs one indexed look; what it
+ * finds is failed in a write of its own (lifecycle_sweep). Claims sweep
+ * too; this covers the time when no executor claims. */
+static void
+sweep(struct ctx *c)
+{
+	struct lifecycle lc;
+	int64_t		 now = dt_now(), id;
+	size_t		 n = 0;
+
+	if (now - c->swept_at < c->conf.run_lease * 250000)
+		return;
+	c->swept_at = now;
+	if (store_begin_read(c->store) != ERR_OK)
+		return;
+	(void)store_runs_lapsed(c->store, now, &id, 1, &n);
+	store_rollback(c->store);
+	if (n == 0 || store_begin(c->store) != ERR_OK)
+		return;
+	lifecycle_init(&lc, c->store, &c->conf);
+	if (lifecycle_sweep(&lc, now, &n) == ERR_OK)
+		(void)store_commit(c->store);
+	else
+		store_rollback(c->store);
+}
+
 void
 service_idle(struct ctx *c)
 {
+	if (c->store == NULL)
+		return;
+	sweep(c);
 	store_idle(c->store);
 }
 
@@ -97,14 +142,39 @@ cors_headers(const struct ctx *c, const struct request *req,
 	resp_header(resp, "Access-Control-Expose-Headers", "ETag, Location");
 }
 
-static void handle(struct ctx *, const struct request *,
+static int handle(struct ctx *, const struct request *,
     struct response *);
+
+/*
+ * Mage's error convention (http_error_codes = off): an error answers
+ * HTTP 200 with its JSON body, unless the query asks for real codes
+ * (_http_error_codes with any value, as Mage reads it), or Mage itself
+ * would answer with a real status: a refused credential (401), a method
+ * a route does not take (405), a path no route has (404).
+ */
+static int
+mage_status(const struct ctx *c, const struct request *req,
+    const struct response *resp, int unrouted)
+{
+	char	 v[2];
+	int	 rc;
+
+	if (c->conf.http_error_codes || resp->status < 400 ||
+	    resp->status == 401 || resp->status == 405 || unrouted)
+		return resp->status;
+	rc = query_get(req->query, "_http_error_codes", v, sizeof(v));
+	if (rc == -1 || (rc == 1 && v[0] != '\0'))
+		return resp->status;
+	return 200;
+}
 
 void
 service_handle(struct ctx *c, const struct request *req,
     struct response *resp)
 {
-	handle(c, req, resp);
+	int	 unrouted = handle(c, req, resp);
+
+	resp->status = mage_status(c, req, resp, unrouted);
 	/* A database that went missing or bad is reopened next time. */
 	if (c->store != NULL && store_broken(c->store)) {
 		log_msg(LOG_WARN, "database %s failed; reopening it on the "
@@ -114,7 +184,9 @@ service_handle(struct ctx *c, const struct request *req,
 	}
 }
 
-static void
+/* Answers the request into resp; returns 1 when no route has its path
+ * (a 404 that is not a record's). */
+static int
 handle(struct ctx *c, const struct request *req, struct response *resp)
 {
 	struct route_match	 m;
@@ -141,35 +213,36 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			    "OAUTH-TOKEN, If-Match");
 			resp_header(resp, "Access-Control-Max-Age", "86400");
 		}
-		return;
+		return 0;
 	}
 	if (r == ROUTE_NONE) {
-		if (m.bad_id)
+		if (m.bad_id) {
 			resp_error(resp, ERR_INVALID_QUERY,
 			    "The id in the path must be a positive integer.",
 			    NULL);
-		else
-			resp_error(resp, ERR_NOT_FOUND, NULL, NULL);
-		return;
+			return 0;
+		}
+		resp_error(resp, ERR_NOT_FOUND, NULL, NULL);
+		return 1;
 	}
 	if ((fn = handlers[r].fn[req->method]) == NULL) {
 		route_allow(r, allow, sizeof(allow));
 		resp_header(resp, "Allow", allow);
 		resp_error(resp, ERR_METHOD, NULL, NULL);
-		return;
+		return 0;
 	}
 	if (req->method == M_POST || req->method == M_PUT) {
 		switch (req->body_state) {
 		case BODY_NONE:
 			resp_error(resp, ERR_LENGTH_REQUIRED, NULL, NULL);
-			return;
+			return 0;
 		case BODY_TOO_LARGE:
 			resp_error(resp, ERR_TOO_LARGE, NULL, NULL);
-			return;
+			return 0;
 		case BODY_BAD_LENGTH:
 			resp_error(resp, ERR_INVALID_JSON,
 			    "Content-Length is not a number.", NULL);
-			return;
+			return 0;
 		case BODY_OK:
 			break;
 		}
@@ -177,7 +250,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	if (c->store == NULL && service_open(c, why, sizeof(why)) != ERR_OK) {
 		log_msg(LOG_ERROR, "database %s: %s", c->conf.database, why);
 		resp_error(resp, ERR_UNAVAILABLE, NULL, NULL);
-		return;
+		return 0;
 	}
 	/* One transaction per request, the credentials' check included: a
 	 * read, or a write that takes its locks before it reads, and
@@ -190,7 +263,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	if (e != ERR_OK) {
 		store_rollback(c->store);
 		resp_error(resp, e, NULL, NULL);
-		return;
+		return 0;
 	}
 	fn(c, req, &m, resp);
 	if (!writing || resp->status >= 300)
@@ -200,4 +273,5 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 		cors_headers(c, req, resp);
 		resp_error(resp, e, NULL, NULL);
 	}
+	return 0;
 }

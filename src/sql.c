@@ -44,6 +44,7 @@ static const char BUILT[] = "built";
 #define COLS	SQL_BACKFILL_COLS
 #define RUN_COLS SQL_RUN_COLS
 #define CRED_COLS SQL_CRED_COLS
+#define PIPELINE_COLS SQL_PIPELINE_COLS
 
 /* The number of latest attempts per status, as the kept counts hold
  * them. */
@@ -67,19 +68,22 @@ static const struct {
 #define B(k, sql)	[k] = { #k, sql, { NULL, NULL } }
 #define D(k, s, p)	[k] = { #k, NULL, { s, p } }
 	B(S_PING, "SELECT value FROM counter WHERE name = 'backfills'"),
-	B(S_PIPELINE_GET, "SELECT uuid, variables, backfill_count "
-	    "FROM pipeline WHERE uuid = ?1"),
-	D(S_PIPELINE_GET_LOCK, NONE, "SELECT uuid, variables, "
-	    "backfill_count FROM pipeline WHERE uuid = ?1 FOR UPDATE"),
+	B(S_PIPELINE_GET, "SELECT " PIPELINE_COLS " FROM pipeline "
+	    "WHERE uuid = ?1"),
+	D(S_PIPELINE_GET_LOCK, NONE, "SELECT " PIPELINE_COLS " FROM pipeline "
+	    "WHERE uuid = ?1 FOR UPDATE"),
 	/* A name taken already adds no row (and, unlike a unique
 	 * violation, does not abort PostgreSQL's transaction). */
 	B(S_PIPELINE_ADD, "INSERT INTO pipeline (uuid, variables, "
-	    "created_at) VALUES (?1, ?2, ?3) ON CONFLICT (uuid) DO NOTHING"),
+	    "created_at, retry_config) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (uuid) DO NOTHING"),
+	B(S_PIPELINE_SET, "UPDATE pipeline SET variables = ?2, "
+	    "retry_config = ?3 WHERE uuid = ?1"),
 	B(S_PIPELINE_DELETE, "DELETE FROM pipeline WHERE uuid = ?1"),
 	B(S_PIPELINE_BACKFILLS_DELETE,
 	    "DELETE FROM backfill WHERE pipeline_uuid = ?1"),
-	B(S_PIPELINE_LIST, "SELECT uuid, variables, backfill_count "
-	    "FROM pipeline ORDER BY uuid"),
+	B(S_PIPELINE_LIST, "SELECT " PIPELINE_COLS " FROM pipeline "
+	    "ORDER BY uuid"),
 	B(S_BACKFILL_GET, "SELECT " COLS " FROM backfill WHERE id = ?1"),
 	D(S_BACKFILL_GET_LOCK, NONE,
 	    "SELECT " COLS " FROM backfill WHERE id = ?1 FOR UPDATE"),
@@ -130,10 +134,11 @@ static const struct {
 	 * (S_RUN_IDS) in front. */
 	D(S_RUN_INSERT, "INSERT INTO pipeline_run (backfill_id, "
 	    "pipeline_uuid, execution_date, status, variables, created_at, "
-	    "updated_at, latest) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	    "updated_at, latest, attempt, not_before) VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8, ?9, ?10)",
 	    "COPY pipeline_run (id, backfill_id, pipeline_uuid, "
 	    "execution_date, status, variables, created_at, updated_at, "
-	    "latest) FROM STDIN (FORMAT binary)"),
+	    "latest, attempt, not_before) FROM STDIN (FORMAT binary)"),
 	D(S_RUN_IDS, NONE, "SELECT nextval(pg_get_serial_sequence("
 	    "'pipeline_run', 'id')) FROM generate_series(1, CAST(?1 AS int))"),
 	B(S_RUNS_CANCEL, "UPDATE pipeline_run SET status = 'cancelled', "
@@ -157,27 +162,77 @@ static const struct {
 	D(S_RUN_GET_LOCK, NONE,
 	    "SELECT " RUN_COLS " FROM pipeline_run WHERE id = ?1 FOR UPDATE"),
 	B(S_RUN_UPDATE, "UPDATE pipeline_run SET status = ?2, "
-	    "started_at = ?3, completed_at = ?4, updated_at = ?5 "
-	    "WHERE id = ?1"),
+	    "started_at = ?3, completed_at = ?4, updated_at = ?5, "
+	    "metrics = ?6, lease_id = ?7, lease_owner = ?8, "
+	    "lease_expires_at = ?9 WHERE id = ?1"),
+	/* An attempt that another replaces as its date's latest. */
+	B(S_RUN_RETIRE, "UPDATE pipeline_run SET latest = 0 WHERE id = ?1"),
+	/*
+	 * Claims: the oldest date first of the runs that may start now
+	 * (latest, initial, not held back for a retry's delay, of a
+	 * backfill that is started and below its run limit), of the
+	 * pipelines ?2 names (a JSON array; null: any). Taking it checks
+	 * all of that again, after the backfill's lock.
+	 */
+	D(S_RUN_CLAIM_PICK, "SELECT r.id FROM pipeline_run r "
+	    "JOIN backfill b ON b.id = r.backfill_id "
+	    "LEFT JOIN run_count c ON c.backfill_id = r.backfill_id "
+	    "WHERE r.latest = 1 AND r.status = 'initial' AND "
+	    "(r.not_before IS NULL OR r.not_before <= ?1) AND "
+	    "b.status IN ('initial', 'running') AND "
+	    "(b.run_limit IS NULL OR coalesce(c.running, 0) < b.run_limit) AND "
+	    "(?2 IS NULL OR r.pipeline_uuid IN "
+	    "(SELECT value FROM json_each(?2))) "
+	    "ORDER BY r.execution_date, r.id LIMIT 1",
+	    "SELECT r.id FROM pipeline_run r "
+	    "JOIN backfill b ON b.id = r.backfill_id "
+	    "LEFT JOIN run_count c ON c.backfill_id = r.backfill_id "
+	    "WHERE r.latest = 1 AND r.status = 'initial' AND "
+	    "(r.not_before IS NULL OR r.not_before <= ?1) AND "
+	    "b.status IN ('initial', 'running') AND "
+	    "(b.run_limit IS NULL OR coalesce(c.running, 0) < b.run_limit) AND "
+	    "(CAST(?2 AS text) IS NULL OR r.pipeline_uuid = ANY (ARRAY("
+	    "SELECT json_array_elements_text(CAST(?2 AS json))))) "
+	    "ORDER BY r.execution_date, r.id LIMIT 1"),
+	B(S_RUN_CLAIM_TAKE, "UPDATE pipeline_run SET status = 'running', "
+	    "started_at = ?2, updated_at = ?2, lease_id = ?3, "
+	    "lease_owner = ?4, lease_expires_at = ?5 "
+	    "WHERE id = ?1 AND status = 'initial' AND latest = 1 AND "
+	    "(not_before IS NULL OR not_before <= ?2) AND EXISTS (SELECT 1 "
+	    "FROM backfill b LEFT JOIN run_count c ON c.backfill_id = b.id "
+	    "WHERE b.id = pipeline_run.backfill_id AND "
+	    "b.status IN ('initial', 'running') AND "
+	    "(b.run_limit IS NULL OR coalesce(c.running, 0) < b.run_limit)) "
+	    "RETURNING " RUN_COLS),
+	/* Running runs whose lease lapsed at or before ?1, oldest first. */
+	B(S_RUNS_LAPSED, "SELECT id FROM pipeline_run WHERE status = "
+	    "'running' AND lease_expires_at IS NOT NULL AND "
+	    "lease_expires_at <= ?1 ORDER BY lease_expires_at LIMIT ?2"),
 	B(S_RUN_COUNTS_MOVE, "UPDATE run_count SET " MOVE("initial") ", "
 	    MOVE("running") ", " MOVE("completed") ", " MOVE("failed") ", "
 	    MOVE("cancelled") " WHERE backfill_id = ?1"),
 	/* A statement of its own per filter, so that each uses its
-	 * index. ?3 is the backfill (0 for all), ?4 the status or null. */
+	 * index. ?3 is the backfill (0 for all), ?4 the status or null,
+	 * ?5 1 for latest attempts only. Newest first, as Mage lists
+	 * them; the attempts of a date stay together. */
 	B(S_RUN_LIST, "SELECT " RUN_COLS " FROM pipeline_run "
 	    "WHERE CAST(?3 AS bigint) = 0 AND "
-	    "(CAST(?4 AS text) IS NULL OR status = ?4) "
-	    "ORDER BY execution_date, id LIMIT ?1 OFFSET ?2"),
+	    "(CAST(?4 AS text) IS NULL OR status = ?4) AND "
+	    "(CAST(?5 AS bigint) = 0 OR latest = 1) "
+	    "ORDER BY execution_date DESC, id DESC LIMIT ?1 OFFSET ?2"),
 	B(S_RUN_LIST_BACKFILL, "SELECT " RUN_COLS " FROM pipeline_run "
 	    "WHERE backfill_id = ?3 AND "
-	    "(CAST(?4 AS text) IS NULL OR status = ?4) "
-	    "ORDER BY execution_date, id LIMIT ?1 OFFSET ?2"),
+	    "(CAST(?4 AS text) IS NULL OR status = ?4) AND "
+	    "(CAST(?5 AS bigint) = 0 OR latest = 1) "
+	    "ORDER BY execution_date DESC, id DESC LIMIT ?1 OFFSET ?2"),
 	B(S_RUN_COUNT, "SELECT count(*) FROM pipeline_run "
 	    "WHERE CAST(?1 AS bigint) = 0 AND "
-	    "(CAST(?2 AS text) IS NULL OR status = ?2)"),
+	    "(CAST(?2 AS text) IS NULL OR status = ?2) AND "
+	    "(CAST(?3 AS bigint) = 0 OR latest = 1)"),
 	B(S_RUN_COUNT_BACKFILL, "SELECT count(*) FROM pipeline_run "
 	    "WHERE backfill_id = ?1 AND "
-	    "(CAST(?2 AS text) IS NULL OR status = ?2)"),
+	    "(CAST(?2 AS text) IS NULL OR status = ?2) AND "
+	    "(CAST(?3 AS bigint) = 0 OR latest = 1)"),
 	/* Locks on records that do not exist (yet): a write that finds
 	 * none takes one, and looks again. */
 	D(S_LOCK_PIPELINE_NAME, NONE,
@@ -312,6 +367,33 @@ static const char *const migrations_sqlite[STORE_SCHEMA_VERSION] = {
 	 * (src/store.c), once per transaction, in both dialects. */
 	"DROP TRIGGER backfill_counted;"
 	"DROP TRIGGER backfill_uncounted;",
+	/* 6 -> 7: runs that an executor claims and holds with a lease,
+	 * their metrics, attempts and retries' delays; the run limit of a
+	 * backfill (kept from its settings); a pipeline's retry policy;
+	 * the answers to idempotent creates. */
+	"ALTER TABLE pipeline_run ADD COLUMN metrics TEXT;"
+	"ALTER TABLE pipeline_run ADD COLUMN attempt INTEGER NOT NULL"
+	"  DEFAULT 1;"
+	"ALTER TABLE pipeline_run ADD COLUMN not_before INTEGER;"
+	"ALTER TABLE pipeline_run ADD COLUMN lease_id TEXT;"
+	"ALTER TABLE pipeline_run ADD COLUMN lease_owner TEXT;"
+	"ALTER TABLE pipeline_run ADD COLUMN lease_expires_at INTEGER;"
+	"CREATE INDEX pipeline_run_claimable ON pipeline_run"
+	"  (execution_date, id) WHERE latest = 1 AND status = 'initial';"
+	"CREATE INDEX pipeline_run_leased ON pipeline_run (lease_expires_at)"
+	"  WHERE status = 'running' AND lease_expires_at IS NOT NULL;"
+	"ALTER TABLE backfill ADD COLUMN run_limit INTEGER;"
+	"UPDATE backfill SET run_limit = CAST(json_extract(settings,"
+	"  '$.pipeline_run_limit') AS INTEGER) WHERE json_valid(settings)"
+	"  AND CAST(json_extract(settings, '$.pipeline_run_limit') AS INTEGER)"
+	"  > 0;"
+	"ALTER TABLE pipeline ADD COLUMN retry_config TEXT;"
+	"CREATE TABLE idempotency ("
+	"  credential BLOB NOT NULL, key TEXT NOT NULL,"
+	"  request BLOB NOT NULL, status INTEGER NOT NULL, location TEXT,"
+	"  body TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	"  PRIMARY KEY (credential, key));"
+	"CREATE INDEX idempotency_age ON idempotency (created_at);",
 };
 
 static const char *const migrations_pg[STORE_SCHEMA_VERSION] = {
@@ -400,6 +482,27 @@ static const char *const migrations_pg[STORE_SCHEMA_VERSION] = {
 	"END $$;"
 	/* Every integer column is bigint, as a COPY row writes it. */
 	"ALTER TABLE pipeline_run ALTER COLUMN latest TYPE BIGINT;",
+	/* 6 -> 7: as SQLite's. */
+	"ALTER TABLE pipeline_run ADD COLUMN metrics TEXT,"
+	"  ADD COLUMN attempt BIGINT NOT NULL DEFAULT 1,"
+	"  ADD COLUMN not_before BIGINT, ADD COLUMN lease_id TEXT,"
+	"  ADD COLUMN lease_owner TEXT, ADD COLUMN lease_expires_at BIGINT;"
+	"CREATE INDEX pipeline_run_claimable ON pipeline_run"
+	"  (execution_date, id) WHERE latest = 1 AND status = 'initial';"
+	"CREATE INDEX pipeline_run_leased ON pipeline_run (lease_expires_at)"
+	"  WHERE status = 'running' AND lease_expires_at IS NOT NULL;"
+	"ALTER TABLE backfill ADD COLUMN run_limit BIGINT;"
+	"UPDATE backfill SET run_limit = CAST(substring(settings::json->>"
+	"  'pipeline_run_limit' FROM '^[0-9]{1,18}$') AS bigint)"
+	"  WHERE settings IS NOT NULL;"
+	"UPDATE backfill SET run_limit = NULL WHERE run_limit = 0;"
+	"ALTER TABLE pipeline ADD COLUMN retry_config TEXT;"
+	"CREATE TABLE idempotency ("
+	"  credential BYTEA NOT NULL, key TEXT NOT NULL,"
+	"  request BYTEA NOT NULL, status BIGINT NOT NULL, location TEXT,"
+	"  body TEXT NOT NULL, created_at BIGINT NOT NULL,"
+	"  PRIMARY KEY (credential, key));"
+	"CREATE INDEX idempotency_age ON idempotency (created_at);",
 };
 
 _Static_assert(sizeof(migrations_sqlite) / sizeof(migrations_sqlite[0]) ==
@@ -448,9 +551,9 @@ col_type(enum bf_field f)
 
 /*
  * The statements that follow the field table (names and casts, never
- * values). The inserts take field f as ?f (the id, when given, last);
- * the update writes a column only when its bit is set in ?1, the mask
- * of changed fields.
+ * values). The inserts take field f as ?f, then the run limit, then the
+ * id when given; the update writes a column only when its bit is set in
+ * ?1, the mask of changed fields (see sql.h).
  */
 static char *
 build(enum stmt k)
@@ -469,19 +572,22 @@ build(enum stmt k)
 			    col_type((enum bf_field)f),
 			    bf_field_name((enum bf_field)f));
 		}
-		buf_puts(&b, " WHERE id = ?2 RETURNING version");
+		/* the run limit follows the settings (sql.h) */
+		buf_printf(&b, ", run_limit = CASE WHEN (CAST(?1 AS bigint) "
+		    ">> %d) & 1 = 1 THEN CAST(?%d AS bigint) ELSE run_limit "
+		    "END WHERE id = ?2 RETURNING version", BF_SETTINGS, n);
 	} else {
 		buf_printf(&b, "INSERT INTO backfill (%s",
 		    k == S_BACKFILL_INSERT_ID ? "id, " : "");
 		for (f = 1; f < BF__MAX; f++)
 			buf_printf(&b, "%s, ", bf_field_name((enum bf_field)f));
-		buf_puts(&b, "version) VALUES (");
+		buf_puts(&b, "run_limit, version) VALUES (");
 		if (k == S_BACKFILL_INSERT_ID)
-			buf_printf(&b, "?%d, ", BF__MAX);
+			buf_printf(&b, "CAST(?%d AS bigint), ", BF__MAX + 1);
 		for (f = 1; f < BF__MAX; f++)
 			buf_printf(&b, "CAST(?%d AS %s), ", f,
 			    col_type((enum bf_field)f));
-		buf_puts(&b, "1) RETURNING id");
+		buf_printf(&b, "CAST(?%d AS bigint), 1) RETURNING id", BF__MAX);
 	}
 	if (b.oom) {
 		buf_free(&b);

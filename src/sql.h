@@ -22,6 +22,7 @@ enum stmt {
 	S_PIPELINE_GET,
 	S_PIPELINE_GET_LOCK,		/* PostgreSQL: FOR UPDATE */
 	S_PIPELINE_ADD,
+	S_PIPELINE_SET,
 	S_PIPELINE_DELETE,
 	S_PIPELINE_BACKFILLS_DELETE,
 	S_PIPELINE_LIST,
@@ -54,6 +55,10 @@ enum stmt {
 	S_RUN_LOCK_BACKFILL,		/* PostgreSQL: its backfill first */
 	S_RUN_GET_LOCK,			/* PostgreSQL: FOR UPDATE */
 	S_RUN_UPDATE,
+	S_RUN_RETIRE,
+	S_RUN_CLAIM_PICK,		/* a dialect each: the pipelines */
+	S_RUN_CLAIM_TAKE,
+	S_RUNS_LAPSED,
 	S_RUN_COUNTS_MOVE,
 	S_RUN_LIST,
 	S_RUN_LIST_BACKFILL,
@@ -89,7 +94,9 @@ extern const enum col sql_backfill_cols[BF__MAX];
 
 /* Whether S_BACKFILL_UPDATE writes field f: its parameters are the
  * mask of changed fields (?1), the id (?2), then each field it writes,
- * in enum bf_field's order, from ?3. */
+ * in enum bf_field's order, from ?3, then the run limit (bf_run_limit()
+ * of the settings, written when they are). The inserts take the fields
+ * as ?1 ... ?17, then the run limit, then the id (S_BACKFILL_INSERT_ID). */
 int	 sql_update_writes(enum bf_field f);
 
 /* The columns of a backfill row as the store reads them: the fields in
@@ -105,7 +112,11 @@ int	 sql_update_writes(enum bf_field f);
 #define SQL_RUN_COLS							\
 	"id, backfill_id, pipeline_uuid, execution_date, status, "	\
 	"variables, started_at, completed_at, created_at, updated_at, "	\
-	"latest"
+	"latest, metrics, attempt, not_before, lease_id, lease_owner, "	\
+	"lease_expires_at"
+
+/* A pipeline row. */
+#define SQL_PIPELINE_COLS	"uuid, variables, backfill_count, retry_config"
 
 /* A credential row. */
 #define SQL_CRED_COLS							\

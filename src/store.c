@@ -490,11 +490,32 @@ void
 pipeline_free(struct pipeline *p)
 {
 	free(p->variables);
-	p->variables = NULL;
+	free(p->retry_config);
+	p->variables = p->retry_config = NULL;
 }
 
-/* Reads a pipeline row; variables are copied when copy is set, else
- * they point into the row. */
+/* Column col's text into *out: copied when copy is set (NULL stays
+ * NULL), else pointing into the row. Returns 0, or -1 when out of
+ * memory. */
+static int
+text_col(struct store *st, const struct db_rows *r, int col, int copy,
+    char **out)
+{
+	size_t		 len;
+	const char	*t = st->d->col_text(r, col, &len);
+
+	*out = NULL;
+	if (t == NULL)
+		return 0;
+	if (!copy) {
+		*out = (char *)t;
+		return 0;
+	}
+	return (*out = strndup(t, len)) == NULL ? -1 : 0;
+}
+
+/* Reads a row of SQL_PIPELINE_COLS; strings are copied when copy is
+ * set, else they point into the row. */
 static enum err
 pipeline_row(struct store *st, const struct db_rows *r, struct pipeline *p,
     int copy)
@@ -502,17 +523,16 @@ pipeline_row(struct store *st, const struct db_rows *r, struct pipeline *p,
 	const char	*t;
 	size_t		 len;
 
+	memset(p, 0, sizeof(*p));
 	t = st->d->col_text(r, 0, &len);
 	snprintf(p->uuid, sizeof(p->uuid), "%.*s", (int)len, t ? t : "");
-	t = st->d->col_text(r, 1, &len);
-	p->variables = NULL;
-	if (t != NULL) {
-		if (!copy)
-			p->variables = (char *)t;
-		else if ((p->variables = strndup(t, len)) == NULL)
-			return ERR_INTERNAL;
-	}
 	p->backfill_count = st->d->col_int(r, 2);
+	if (text_col(st, r, 1, copy, &p->variables) < 0 ||
+	    text_col(st, r, 3, copy, &p->retry_config) < 0) {
+		if (copy)
+			pipeline_free(p);
+		return ERR_INTERNAL;
+	}
 	return ERR_OK;
 }
 
@@ -585,9 +605,25 @@ store_pipeline_add(struct store *st, const char *uuid, const char *variables)
 		return e;
 	db_arg_text(&a, variables);
 	db_arg_int(&a, 0);
+	db_arg_null(&a);
 	if ((e = exec(st, S_PIPELINE_ADD, &a, &n)) != ERR_OK)
 		return e;
 	return n == 1 ? ERR_OK : ERR_PRECONDITION;
+}
+
+enum err
+store_pipeline_set(struct store *st, const struct pipeline *p)
+{
+	struct db_args	 a = { 0 };
+	int64_t		 n;
+	enum err	 e;
+
+	db_arg_text(&a, p->uuid);
+	db_arg_text(&a, p->variables);
+	db_arg_text(&a, p->retry_config);
+	if ((e = exec(st, S_PIPELINE_SET, &a, &n)) != ERR_OK)
+		return e;
+	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
 }
 
 enum err
@@ -740,6 +776,7 @@ store_backfill_insert(struct store *st, struct backfill *b)
 	}
 	for (f = 1; f < BF__MAX; f++)
 		arg_field(&a, b, f);
+	db_arg_int0(&a, bf_run_limit(b));
 	if (id != 0)
 		db_arg_int(&a, id);
 	/* A pipeline that went away meanwhile is ERR_NOT_FOUND. */
@@ -779,6 +816,7 @@ store_backfill_update(struct store *st, struct backfill *b, uint32_t changed)
 		else
 			db_arg_null(&a);
 	}
+	db_arg_int0(&a, bf_run_limit(b));
 	if ((e = one_int(st, S_BACKFILL_UPDATE, &a, &version, &found)) !=
 	    ERR_OK)
 		return e;
@@ -1051,7 +1089,18 @@ store_run_insert(struct store *st, struct run *r)
 	db_arg_int(&a, r->created_at);
 	db_arg_int(&a, r->created_at);		/* updated_at */
 	db_arg_int(&a, 1);			/* latest */
+	db_arg_int(&a, r->attempt > 0 ? r->attempt : 1);
+	db_arg_int0(&a, r->not_before);
 	return st->d->insert(st->db, S_RUN_INSERT, &a, &r->id);
+}
+
+enum err
+store_run_retire(struct store *st, int64_t id)
+{
+	struct db_args	 a = { 0 };
+
+	db_arg_int(&a, id);
+	return exec(st, S_RUN_RETIRE, &a, NULL);
 }
 
 enum err
@@ -1094,7 +1143,7 @@ store_run_counts(struct store *st, int64_t bid, struct run_counts *out)
 	return e;
 }
 
-/* Reads a row of SQL_RUN_COLS; variables points into the row. */
+/* Reads a row of SQL_RUN_COLS; its strings point into the row. */
 static void
 run_row(struct store *st, const struct db_rows *r, struct run *x)
 {
@@ -1118,6 +1167,38 @@ run_row(struct store *st, const struct db_rows *r, struct run *x)
 	x->created_at = st->d->col_int(r, 8);
 	x->updated_at = st->d->col_int(r, 9);
 	x->latest = (int)st->d->col_int(r, 10);
+	x->metrics = st->d->col_text(r, 11, &len);
+	x->attempt = st->d->col_int(r, 12);
+	x->not_before = st->d->col_int(r, 13);
+	if ((t = st->d->col_text(r, 14, &len)) != NULL)
+		snprintf(x->lease_id, sizeof(x->lease_id), "%.*s", (int)len, t);
+	x->lease_owner = st->d->col_text(r, 15, &len);
+	x->lease_expires_at = st->d->col_int(r, 16);
+}
+
+void
+run_free(struct run *x)
+{
+	free((char *)x->variables);
+	free((char *)x->metrics);
+	free((char *)x->lease_owner);
+	x->variables = x->metrics = x->lease_owner = NULL;
+}
+
+/* Makes the strings of a run read by run_row() its own. */
+static enum err
+run_own(struct run *x)
+{
+	const char	**p[] = { &x->variables, &x->metrics, &x->lease_owner };
+	size_t		  i;
+	enum err	  e = ERR_OK;
+
+	for (i = 0; i < sizeof(p) / sizeof(p[0]); i++)
+		if (*p[i] != NULL && (*p[i] = strdup(*p[i])) == NULL)
+			e = ERR_INTERNAL;
+	if (e != ERR_OK)
+		run_free(x);	/* the ones copied; the others are NULL */
+	return e;
 }
 
 enum err
@@ -1143,9 +1224,7 @@ store_run_get(struct store *st, int64_t id, struct run *x)
 		return e;
 	if ((n = next(st, &r)) > 0) {
 		run_row(st, &r, x);
-		if (x->variables != NULL &&
-		    (x->variables = strdup(x->variables)) == NULL)
-			e = ERR_INTERNAL;
+		e = run_own(x);
 	} else
 		e = n < 0 ? r.e : ERR_NOT_FOUND;
 	done(st, &r);
@@ -1163,19 +1242,111 @@ store_run_update(struct store *st, const struct run *x, enum bf_status old)
 	db_arg_int0(&a, x->started_at);
 	db_arg_int0(&a, x->completed_at);
 	db_arg_int(&a, x->updated_at);
+	db_arg_text(&a, x->metrics);
+	db_arg_text(&a, x->lease_id[0] ? x->lease_id : NULL);
+	db_arg_text(&a, x->lease_owner);
+	db_arg_int0(&a, x->lease_expires_at);
 	if ((e = exec(st, S_RUN_UPDATE, &a, NULL)) != ERR_OK || !x->latest)
 		return e;
-	memset(&a, 0, sizeof(a));
-	db_arg_int(&a, x->backfill_id);
-	db_arg_text(&a, bf_status_name(old));
-	db_arg_text(&a, bf_status_name(x->status));
+	return store_run_counts_move(st, x->backfill_id, old, x->status);
+}
+
+enum err
+store_run_counts_move(struct store *st, int64_t bid, enum bf_status from,
+    enum bf_status to)
+{
+	struct db_args	 a = { 0 };
+
+	if (from == to)
+		return ERR_OK;
+	db_arg_int(&a, bid);
+	db_arg_text(&a, bf_status_name(from));
+	db_arg_text(&a, bf_status_name(to));
 	return exec(st, S_RUN_COUNTS_MOVE, &a, NULL);
+}
+
+/* How many runs a claim looks at before it says none (each taken by
+ * another claimer between its look and its take). */
+#define CLAIM_TRIES	16
+
+enum err
+store_run_claim(struct store *st, const char *pipelines, int64_t now,
+    const struct run_lease *l, struct run *x)
+{
+	struct db_args	 a = { 0 };
+	struct db_rows	 r;
+	int64_t		 id, v;
+	enum err	 e;
+	int		 i, n, found;
+
+	memset(x, 0, sizeof(*x));
+	for (i = 0; i < CLAIM_TRIES; i++) {
+		memset(&a, 0, sizeof(a));
+		db_arg_int(&a, now);
+		db_arg_text(&a, pipelines);
+		if ((e = one_int(st, S_RUN_CLAIM_PICK, &a, &id, &found)) !=
+		    ERR_OK)
+			return e;
+		if (!found)
+			return ERR_NOT_FOUND;
+		/* The backfill's lock first, as every writer of runs takes
+		 * it; then the take checks again what the pick saw. */
+		memset(&a, 0, sizeof(a));
+		db_arg_int(&a, id);
+		if (st->tx == TX_WRITE && has(st, S_RUN_LOCK_BACKFILL) &&
+		    (e = one_int(st, S_RUN_LOCK_BACKFILL, &a, &v, &found)) !=
+		    ERR_OK)
+			return e;
+		db_arg_int(&a, now);
+		db_arg_text(&a, l->id);
+		db_arg_text(&a, l->owner);
+		db_arg_int(&a, l->expires_at);
+		if ((e = query(st, S_RUN_CLAIM_TAKE, &a, &r)) != ERR_OK)
+			return e;
+		if ((n = next(st, &r)) > 0) {
+			run_row(st, &r, x);
+			e = run_own(x);
+		} else
+			e = n < 0 ? r.e : ERR_NOT_FOUND;
+		done(st, &r);
+		if (e == ERR_NOT_FOUND)
+			continue;	/* another claimer was first */
+		if (e != ERR_OK)
+			return e;
+		if ((e = store_run_counts_move(st, x->backfill_id, ST_INITIAL,
+		    ST_RUNNING)) != ERR_OK)
+			run_free(x);
+		return e;
+	}
+	return ERR_NOT_FOUND;
+}
+
+enum err
+store_runs_lapsed(struct store *st, int64_t now, int64_t *ids, size_t n,
+    size_t *got)
+{
+	struct db_args	 a = { 0 };
+	struct db_rows	 r;
+	enum err	 e;
+	int		 k = 0;
+
+	*got = 0;
+	db_arg_int(&a, now);
+	db_arg_int(&a, (int64_t)n);
+	if ((e = query(st, S_RUNS_LAPSED, &a, &r)) != ERR_OK)
+		return e;
+	while (*got < n && (k = next(st, &r)) > 0)
+		ids[(*got)++] = st->d->col_int(&r, 0);
+	if (k < 0)
+		e = r.e;
+	done(st, &r);
+	return e;
 }
 
 enum err
 store_run_list(struct store *st, int64_t bid, enum bf_status status,
-    int64_t limit, int64_t offset, int64_t *count, int *next_page,
-    store_run_fn fn, void *arg)
+    int latest_only, int64_t limit, int64_t offset, int64_t *count,
+    int *next_page, store_run_fn fn, void *arg)
 {
 	struct db_args	 a = { 0 };
 	struct db_rows	 r;
@@ -1189,6 +1360,7 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	*next_page = 0;
 	db_arg_int(&a, bid);
 	db_arg_text(&a, sname);
+	db_arg_int(&a, latest_only != 0);
 	if ((e = one_int(st, bid ? S_RUN_COUNT_BACKFILL : S_RUN_COUNT, &a,
 	    count, NULL)) != ERR_OK)
 		return e;
@@ -1197,6 +1369,7 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	db_arg_int(&a, offset);
 	db_arg_int(&a, bid);
 	db_arg_text(&a, sname);
+	db_arg_int(&a, latest_only != 0);
 	if ((e = query(st, bid ? S_RUN_LIST_BACKFILL : S_RUN_LIST, &a, &r)) !=
 	    ERR_OK)
 		return e;

@@ -34,10 +34,11 @@ struct pipeline {
 	char		 uuid[256];
 	char		*variables;	/* JSON object text, or NULL; owned */
 	int64_t		 backfill_count;
+	char		*retry_config;	/* JSON object text, or NULL; owned */
 };
 
 /* Schema version this program writes; store_open migrates older ones. */
-#define STORE_SCHEMA_VERSION	6
+#define STORE_SCHEMA_VERSION	7
 
 /* Whether a database name is a PostgreSQL URI (postgresql://...). */
 int	 store_is_postgres(const char *path);
@@ -97,6 +98,8 @@ void	 pipeline_free(struct pipeline *);
 /* ERR_PRECONDITION if it exists already. */
 enum err store_pipeline_add(struct store *, const char *uuid,
 	    const char *variables);
+/* Writes p's variables and retry_config over the pipeline p->uuid. */
+enum err store_pipeline_set(struct store *, const struct pipeline *p);
 /* ERR_PRECONDITION if it has backfills and !force; *removed counts the
  * backfills removed with it. */
 enum err store_pipeline_remove(struct store *, const char *uuid, int force,
@@ -165,25 +168,57 @@ enum err store_runs_completed(struct store *, int64_t backfill_id,
  * replace it): it stops being latest, and is cancelled if unfinished. */
 enum err store_runs_supersede(struct store *, int64_t backfill_id,
 	    int64_t now);
-/* Inserts r as its date's latest attempt; sets r->id. Call
- * store_runs_recount() after a batch. */
+/* Inserts r (status initial, r->attempt, r->not_before) as its date's
+ * latest attempt; sets r->id. Call store_runs_recount() after a batch,
+ * or move the counts. */
 enum err store_run_insert(struct store *, struct run *r);
+/* Makes a run no longer its date's latest attempt (a new attempt
+ * replaces it); the kept counts are the caller's to move. */
+enum err store_run_retire(struct store *, int64_t id);
 /* Cancels every unfinished (initial or running) run of a backfill. */
 enum err store_runs_cancel(struct store *, int64_t backfill_id, int64_t now);
 /* Recomputes a backfill's kept counts from its runs. */
 enum err store_runs_recount(struct store *, int64_t backfill_id);
 enum err store_run_counts(struct store *, int64_t backfill_id,
 	    struct run_counts *out);
-/* Loads one run; r->variables is malloc'd (free it). */
+/* Loads one run (in a write, locking its backfill first); its strings
+ * are malloc'd: run_free() it. */
 enum err store_run_get(struct store *, int64_t id, struct run *r);
-/* Writes a run's status and timestamps, moving the kept counts. */
+void	 run_free(struct run *r);
+/* Writes a run's status, timestamps, metrics and lease, moving the
+ * kept counts from old when it is its date's latest attempt. */
 enum err store_run_update(struct store *, const struct run *r,
 	    enum bf_status old);
-/* Lists runs by execution date then id; backfill_id 0 for all, status
- * ST_NULL for any. As store_backfill_list for the rest. */
+/* Moves one kept count of a backfill from status from to status to. */
+enum err store_run_counts_move(struct store *, int64_t backfill_id,
+	    enum bf_status from, enum bf_status to);
+/* Lists runs newest first (execution date, then id, descending);
+ * backfill_id 0 for all, status ST_NULL for any, latest_only for each
+ * date's latest attempt only. As store_backfill_list for the rest. */
 typedef int (*store_run_fn)(const struct run *, void *);
 enum err store_run_list(struct store *, int64_t backfill_id,
-	    enum bf_status status, int64_t limit, int64_t offset,
-	    int64_t *count, int *next, store_run_fn, void *);
+	    enum bf_status status, int latest_only, int64_t limit,
+	    int64_t offset, int64_t *count, int *next, store_run_fn, void *);
+
+/* What a claim gives the run it takes. */
+struct run_lease {
+	const char	*id;		/* the lease's id (random) */
+	const char	*owner;		/* the executor's name */
+	int64_t		 expires_at;
+};
+
+/* Takes the next run to do (SPEC of claims: the oldest date first of
+ * the latest initial attempts that may start at now, of a started
+ * backfill below its run limit, of the pipelines named by the JSON
+ * array text pipelines, or any when NULL): it becomes running with the
+ * lease, and the kept counts move. Exclusive among any number of
+ * claimers. ERR_NOT_FOUND when none may start; else r is filled
+ * (run_free() it). */
+enum err store_run_claim(struct store *, const char *pipelines, int64_t now,
+	    const struct run_lease *, struct run *r);
+/* The ids of up to n running runs whose lease lapsed at or before now,
+ * into ids; *got says how many. */
+enum err store_runs_lapsed(struct store *, int64_t now, int64_t *ids,
+	    size_t n, size_t *got);
 
 #endif

@@ -101,12 +101,15 @@ class TestRoutes(ServerTestCase):
     # -- unknown paths ---------------------------------------------------
 
     def test_unknown_paths_404(self):
+        # (/api/pipelines/<uuid> is a pipeline, Mage's frame reads it;
+        # nginx merges "//", so /api/pipelines//backfills is the
+        # pipeline named "backfills")
         paths = ["/api/nope", "/api", "/api/", "/api/backfills/6/extra",
                  "/api/pipelines", "/api/pipelines/",
-                 "/api/pipelines/arwen_starlight",
                  "/api/pipelines/arwen_starlight/backfills/6/x",
+                 "/api/pipelines/arwen_starlight/x",
                  "/api/backfill", "/api/backfills6", "/api/Backfills",
-                 "/api/status/x", "/api/pipelines//backfills"]
+                 "/api/status/x", "/api/pipeline_runs/claim/x"]
         for p in paths:
             with self.subTest(path=p), self.unchanged():
                 self.assertError(self.req("GET", p), 404, "record_not_found")
@@ -160,6 +163,16 @@ class TestRoutes(ServerTestCase):
             ("%s/%d" % (pl, DEMO_ID), ["POST", "PATCH"],
              {"GET", "PUT", "DELETE", "OPTIONS"}),
             ("/api/status", ["POST", "PUT", "DELETE"], {"GET", "OPTIONS"}),
+            # Mage's frame reads them; nothing writes them here
+            ("/api/pipelines/%s" % DEMO_PIPELINE, ["POST", "PUT", "DELETE"],
+             {"GET", "OPTIONS"}),
+            ("/api/pipelines/%s/variables" % DEMO_PIPELINE,
+             ["POST", "PUT", "DELETE"], {"GET", "OPTIONS"}),
+            ("/api/statuses", ["POST", "PUT", "DELETE"], {"GET", "OPTIONS"}),
+            ("/api/projects", ["POST", "PUT", "DELETE"], {"GET", "OPTIONS"}),
+            # an executor's claim
+            ("/api/pipeline_runs/claim", ["GET", "PUT", "DELETE"],
+             {"POST", "OPTIONS"}),
         ]
         for path, methods, allow in cases:
             for m in methods:

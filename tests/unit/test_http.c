@@ -151,11 +151,18 @@ START_TEST(query_numbers_and_flags)
 	    "include_run_count"), 1);
 	ck_assert_int_eq(query_flag("include_run_count=1",
 	    "include_run_count"), 1);
+	/* as Mage reads a flag: any value but empty and "false" */
+	ck_assert_int_eq(query_flag("include_run_count=True",
+	    "include_run_count"), 1);
+	ck_assert_int_eq(query_flag("include_run_count=0",
+	    "include_run_count"), 1);
+	ck_assert_int_eq(query_flag("include_run_count=a_long_value_too",
+	    "include_run_count"), 1);
 	ck_assert_int_eq(query_flag("include_run_count=false",
 	    "include_run_count"), 0);
-	ck_assert_int_eq(query_flag("include_run_count=0",
-	    "include_run_count"), 0);
 	ck_assert_int_eq(query_flag("include_run_count=",
+	    "include_run_count"), 0);
+	ck_assert_int_eq(query_flag("include_run_count",
 	    "include_run_count"), 0);
 	ck_assert_int_eq(query_flag("", "include_run_count"), 0);
 }
@@ -248,6 +255,7 @@ static const struct {
 	{ ERR_NOT_FOUND, 404, "record_not_found", "Record not found." },
 	{ ERR_METHOD, 405, "method_not_allowed", NULL },
 	{ ERR_TRANSITION, 409, "invalid_transition", NULL },
+	{ ERR_LEASE_LOST, 409, "lease_lost", NULL },
 	{ ERR_LENGTH_REQUIRED, 411, "length_required", NULL },
 	{ ERR_PRECONDITION, 412, "precondition_failed", NULL },
 	{ ERR_TOO_LARGE, 413, "payload_too_large", NULL },

@@ -64,6 +64,17 @@ START_TEST(each_route)
 	    ROUTE_PIPELINE_BACKFILL, 6, "arwen_starlight");
 	routes_to("/api/pipeline_runs", ROUTE_PIPELINE_RUNS, 0, "");
 	routes_to("/api/pipeline_runs/17", ROUTE_PIPELINE_RUN, 17, "");
+	/* the executor's claim, a literal where a run's :id stands */
+	routes_to("/api/pipeline_runs/claim", ROUTE_PIPELINE_RUN_CLAIM, 0, "");
+	routes_to("/api/pipeline_runs/claim/", ROUTE_PIPELINE_RUN_CLAIM, 0,
+	    "");
+	/* Mage's frame */
+	routes_to("/api/statuses", ROUTE_STATUSES, 0, "");
+	routes_to("/api/projects", ROUTE_PROJECTS, 0, "");
+	routes_to("/api/pipelines/arwen_starlight", ROUTE_PIPELINE, 0,
+	    "arwen_starlight");
+	routes_to("/api/pipelines/arwen_starlight/variables",
+	    ROUTE_PIPELINE_VARIABLES, 0, "arwen_starlight");
 }
 END_TEST
 
@@ -146,7 +157,7 @@ START_TEST(extra_segments)
 	no_route("/api/pipelines/p/backfills/6/runs");
 	no_route("/api/pipelines/p/backfills/6/a/b/c/d/e/f/g");
 	no_route("/api/pipeline_runs/1/2");
-	no_route("/api/pipelines/p");
+	no_route("/api/pipelines/p/x");
 	no_route("/api/pipelines");
 	no_route("/api/pipelines/p/runs");
 }
