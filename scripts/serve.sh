@@ -19,6 +19,10 @@
 #                             dead workers); spawn-fcgi: spawn-fcgi -F N
 #   FCGI_BIN=cgi-bin/backfills.fcgi   CTL_BIN=bin/backfillctl
 #   MAX_BODY_NGINX=1m         nginx's client_max_body_size (above max_body)
+#   MAGE_UI=""                a prebuilt Mage UI (frontend_dist) to serve at
+#                             / beside the API, with Mage's error convention
+#                             (http_error_codes = off) and, for the demo's
+#                             token, a /sign-in that sets its cookie
 #   QUIET=0                   1: print only the "Serving on" line
 #
 # Files in RUNDIR: backfills.conf (the workers' conf), nginx.conf (rendered
@@ -51,6 +55,7 @@ FCGI_BIN=$(abs "${FCGI_BIN:-cgi-bin/backfills.fcgi}")
 CTL_BIN=$(abs "${CTL_BIN:-bin/backfillctl}")
 MAX_BODY_NGINX=${MAX_BODY_NGINX:-1m}
 QUIET=${QUIET:-0}
+MAGE_UI=${MAGE_UI:-}
 SOCK=$RUNDIR/backfills.sock
 
 say() { [ "$QUIET" = 1 ] || printf '%s\n' "$*"; }
@@ -79,6 +84,15 @@ case "$RUNDIR" in
 *[!A-Za-z0-9/._+,:%=~-]*) die "RUNDIR=$RUNDIR: use a path without spaces or special characters" ;;
 esac
 [ "${#SOCK}" -le 107 ] || die "$SOCK is too long for a unix socket (107 bytes at most): choose a shorter RUNDIR"
+if [ -n "$MAGE_UI" ]; then
+	MAGE_UI=$(abs "$MAGE_UI")
+	case "$MAGE_UI" in
+	*[!A-Za-z0-9/._+,:%=~-]*) die "MAGE_UI=$MAGE_UI: use a path without spaces or special characters" ;;
+	esac
+	[ -f "$MAGE_UI/index.html" ] && [ -d "$MAGE_UI/_next/static" ] ||
+		die "MAGE_UI=$MAGE_UI is not a prebuilt Mage UI (no index.html" \
+		    "and _next/static): point it at mage_ai/server/frontend_dist"
+fi
 
 for b in "$FCGI_BIN" "$CTL_BIN"; do
 	[ -x "$b" ] || die "$b is not built: run make first"
@@ -116,6 +130,8 @@ fi
 	{
 		cat "$BASE_CONF"
 		printf '\n# Added by scripts/serve.sh\ndatabase = %s\n' "$DB"
+		# Mage's UI shows only the errors answered with HTTP 200.
+		[ -z "$MAGE_UI" ] || printf 'http_error_codes = off\n'
 		[ -z "$EXTRA_CONF" ] || printf '%s\n' "$EXTRA_CONF"
 	} > "$RUNDIR/backfills.conf.new"
 )
@@ -141,7 +157,20 @@ else
 	SOCK_MODE=0600
 	SOCK_GROUP=""
 fi
-sed -e "s|@USER_LINE@|$USER_LINE|g" -e "s|@RUNDIR@|$RUNDIR|g" \
+# With MAGE_UI, the UI's lines of nginx.conf.example replace the 404 at /,
+# and the demo's token gets a cookie for the UI's sign-in page (signed
+# with the conf's jwt_secret; a database without the demo token has no
+# sign-in: use Mage's, README "Mage's UI").
+UI_SED=()
+if [ -n "$MAGE_UI" ]; then
+	UI_SED=(-e '/#@NO_UI@/d' -e 's|^\( *\)#@UI@ |\1|' -e "s|@MAGE_UI@|$MAGE_UI|g")
+	DEMO_TOKEN=bxyPj9Upq97jaL-gLkNA5g3gkifpF2pHFYfCs-2v6jg
+	if cookie=$("$CTL_BIN" --conf "$RUNDIR/backfills.conf" token cookie \
+	    "$DEMO_TOKEN" --ttl 30d 2>/dev/null 9>&-); then
+		UI_SED+=(-e 's|^\( *\)#@SIGNIN@ |\1|' -e "s|@UI_COOKIE@|${cookie#oauth_token=}|g")
+	fi
+fi
+sed "${UI_SED[@]}" -e "s|@USER_LINE@|$USER_LINE|g" -e "s|@RUNDIR@|$RUNDIR|g" \
     -e "s|@SOCKET@|$SOCK|g" -e "s|@PORT@|$PORT|g" \
     -e "s|@MAX_BODY@|$MAX_BODY_NGINX|g" \
     nginx.conf.example > "$RUNDIR/nginx.conf"
@@ -281,6 +310,10 @@ rm -f "$RUNDIR/status.out"
 
 printf 'Serving on http://127.0.0.1:%s/api/ (%s workers, database %s). Ctrl-C stops.\n' \
     "$PORT" "$WORKERS" "$DB"
+if [ -n "$MAGE_UI" ]; then
+	printf "Mage's UI: http://127.0.0.1:%s/pipelines/arwen_starlight/backfills\n" "$PORT"
+	printf "(127.0.0.1, not localhost: on localhost Mage's UI calls port 6789)\n"
+fi
 say ""
 say "Try the founding example:"
 say ""

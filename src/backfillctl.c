@@ -27,7 +27,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: backfillctl [--db PATH | --conf FILE] COMMAND\n"
 	    "  init [--demo]                         create or migrate the database\n"
-	    "  pipeline add UUID [--variables JSON]  add a pipeline\n"
+	    "  pipeline add|set UUID [--variables JSON] [--retry-config JSON]\n"
+	    "                                        add a pipeline, or change one\n"
 	    "  pipeline list                         list pipelines\n"
 	    "  pipeline remove UUID [--force]        remove a pipeline\n"
 	    "  key add [KEY] [--name NAME]           add an API key (random when none)\n"
@@ -35,6 +36,9 @@ usage(void)
 	    "  key revoke ID|KEY                     revoke an API key\n"
 	    "  token issue --role viewer|editor|owner [--ttl 30d] [--name NAME]\n"
 	    "                                        issue an OAuth token and its cookie\n"
+	    "  token add TOKEN --role R [--expires T | --ttl D] [--name NAME]\n"
+	    "                                        register a token issued elsewhere\n"
+	    "  token cookie TOKEN [--ttl D]          sign an oauth_token cookie for it\n"
 	    "  token list                            list tokens (no secrets)\n"
 	    "  token revoke ID|TOKEN                 revoke a token\n"
 	    "  backup FILE                           copy the database (safe while serving)\n"
@@ -330,7 +334,55 @@ cred_id(struct store *st, enum cred_kind k, const char *arg, int64_t *id)
 	return e;
 }
 
-/* key add|list|revoke, token issue|list|revoke. */
+/* Whether a secret given on the command line may be stored: 16 to 255
+ * characters without blanks, quotes or separators. */
+static int
+secret_ok(const char *v)
+{
+	return strlen(v) >= 16 && strlen(v) < AUTH_SECRET_MAX &&
+	    strpbrk(v, " \t\r\n;,\"\\") == NULL;
+}
+
+/* token cookie TOKEN [--ttl D]: signs an oauth_token cookie (the JWT
+ * Mage's UI reads) for a token that is stored, valid and not revoked;
+ * it expires with the token, or after D when that is sooner. */
+static int
+token_cookie(struct store *st, const struct conf *conf, int argc,
+    char **argv)
+{
+	struct credential c;
+	char		 jwt[1024];
+	int64_t		 ttl = 30 * 86400, expires, now = dt_now();
+	enum err	 e;
+
+	if (argc == 3 && strcmp(argv[1], "--ttl") == 0) {
+		if ((ttl = parse_ttl(argv[2])) < 0)
+			return die("--ttl takes a number with s, m, h or d, "
+			    "as 90s, 15m, 12h, 30d");
+	} else if (argc != 1)
+		usage();
+	if (conf->jwt_secret[0] == '\0')
+		return die("no jwt_secret: pass --conf FILE with one, to sign "
+		    "the cookie");
+	auth_hash(argv[0], strlen(argv[0]), c.hash);
+	if ((e = store_cred_find(st, CRED_TOKEN, c.hash, &c)) == ERR_NOT_FOUND)
+		return die("no such token (token add registers one)");
+	if (e != ERR_OK)
+		return die("%s", err_text(e));
+	if (c.revoked_at != 0 || (c.expires_at != 0 && c.expires_at <= now))
+		return die("that token is %s", c.revoked_at ? "revoked" :
+		    "expired");
+	expires = now + ttl * 1000000;
+	if (c.expires_at != 0 && c.expires_at < expires)
+		expires = c.expires_at;
+	if (auth_jwt_sign(argv[0], (double)(expires / 1000000),
+	    conf->jwt_secret, jwt, sizeof(jwt)) < 0)
+		return die("cannot sign the cookie");
+	printf("oauth_token=%s\n", jwt);
+	return 0;
+}
+
+/* key add|list|revoke, token issue|add|cookie|list|revoke. */
 static int
 cmd_cred(struct store *st, const struct conf *conf, enum cred_kind k,
     int argc, char **argv)
@@ -338,8 +390,8 @@ cmd_cred(struct store *st, const struct conf *conf, enum cred_kind k,
 	struct credential c;
 	const char	*what = k == CRED_KEY ? "key" : "token";
 	char		 secret[AUTH_SECRET_MAX], jwt[1024];
-	int64_t		 id, ttl = 30 * 86400;
-	int		 i, token = k == CRED_TOKEN;
+	int64_t		 id, ttl = 30 * 86400, expires = 0;
+	int		 i, token = k == CRED_TOKEN, given;
 	enum err	 e;
 
 	if (argc == 1 && strcmp(argv[0], "list") == 0) {
@@ -356,8 +408,14 @@ cmd_cred(struct store *st, const struct conf *conf, enum cred_kind k,
 		printf("revoked %s %lld\n", what, (long long)id);
 		return 0;
 	}
-	if (argc < 1 || strcmp(argv[0], token ? "issue" : "add") != 0)
+	if (token && argc >= 2 && strcmp(argv[0], "cookie") == 0)
+		return token_cookie(st, conf, argc - 1, argv + 1);
+	/* key add [KEY]; token issue (a new one); token add TOKEN (one
+	 * issued elsewhere: Mage's sign-in) */
+	if (argc < 1 || (strcmp(argv[0], "add") != 0 &&
+	    (!token || strcmp(argv[0], "issue") != 0)))
 		usage();
+	given = strcmp(argv[0], "add") == 0;
 	memset(&c, 0, sizeof(c));
 	secret[0] = '\0';
 	for (i = 1; i < argc; i++) {
@@ -374,29 +432,35 @@ cmd_cred(struct store *st, const struct conf *conf, enum cred_kind k,
 			if ((ttl = parse_ttl(argv[++i])) < 0)
 				return die("--ttl takes a number with s, m, "
 				    "h or d, as 90s, 15m, 12h, 30d");
-		} else if (!token && argv[i][0] != '-' && secret[0] == '\0') {
-			if (strlen(argv[i]) < 16 ||
-			    strlen(argv[i]) >= sizeof(secret) ||
-			    strpbrk(argv[i], " \t\r\n;,\"\\") != NULL)
-				return die("a key must be 16 to 255 "
-				    "characters without spaces, quotes or "
-				    "separators");
+		} else if (token && given && strcmp(argv[i], "--expires") == 0 &&
+		    i + 1 < argc) {
+			i++;
+			if (dt_parse(argv[i], strlen(argv[i]), &expires) < 0)
+				return die("--expires takes a datetime, as "
+				    "2024-01-31 or 2024-01-31T12:00:00Z");
+		} else if (given && argv[i][0] != '-' && secret[0] == '\0') {
+			if (!secret_ok(argv[i]))
+				return die("a %s must be 16 to 255 characters "
+				    "without spaces, quotes or separators",
+				    what);
 			snprintf(secret, sizeof(secret), "%s", argv[i]);
 		} else
 			usage();
 	}
 	if (token && c.role[0] == '\0')
-		return die("token issue needs --role viewer|editor|owner");
-	if (token && conf->jwt_secret[0] == '\0')
-		return die("no jwt_secret: pass --conf FILE with one, to sign "
-		    "the cookie");
+		return die("token %s needs --role viewer|editor|owner",
+		    argv[0]);
+	if (token && given && secret[0] == '\0')
+		return die("token add needs the TOKEN (to make a new one: "
+		    "token issue)");
 	if (secret[0] == '\0' && auth_random(token ? 32 : 30, secret,
 	    sizeof(secret)) < 0)
 		return die("no random bytes");
 	auth_hash(secret, strlen(secret), c.hash);
 	c.created_at = dt_now();
 	if (token)
-		c.expires_at = c.created_at + ttl * 1000000;
+		c.expires_at = expires != 0 ? expires :
+		    c.created_at + ttl * 1000000;
 	if ((e = store_cred_add(st, k, &c)) == ERR_PRECONDITION)
 		return die("that %s exists already", what);
 	if (e != ERR_OK)
@@ -406,12 +470,23 @@ cmd_cred(struct store *st, const struct conf *conf, enum cred_kind k,
 		    (long long)c.id, secret);
 		return 0;
 	}
+	printf("%s token %lld, role %s, expires %s", given ? "added" :
+	    "issued", (long long)c.id, c.role, (dt_format(c.expires_at /
+	    1000000 * 1000000, ' ', jwt), jwt));
+	if (given) {
+		putchar('\n');
+		return 0;
+	}
+	printf(" (shown once, keep it)\ntoken:  %s\n", secret);
+	if (conf->jwt_secret[0] == '\0') {
+		printf("cookie: none signed: no jwt_secret (pass --conf FILE "
+		    "with one); send the token as Authorization: Bearer\n");
+		return 0;
+	}
 	if (auth_jwt_sign(secret, (double)(c.expires_at / 1000000),
 	    conf->jwt_secret, jwt, sizeof(jwt)) < 0)
 		return die("cannot sign the cookie");
-	printf("issued token %lld, role %s (shown once, keep it)\n"
-	    "token:  %s\ncookie: oauth_token=%s\n", (long long)c.id,
-	    c.role, secret, jwt);
+	printf("cookie: oauth_token=%s\n", jwt);
 	return 0;
 }
 
@@ -419,17 +494,101 @@ static int
 print_pipeline(const struct pipeline *p, void *arg)
 {
 	(void)arg;
-	printf("%s\t%lld backfills\t%s\n", p->uuid,
+	printf("%s\t%lld backfills\t%s", p->uuid,
 	    (long long)p->backfill_count,
 	    p->variables ? p->variables : "null");
+	if (p->retry_config != NULL)
+		printf("\tretry_config %s", p->retry_config);
+	putchar('\n');
 	return 0;
+}
+
+/* Reads a JSON object option into *out (a malloc'd compact text).
+ * Returns 0, or 1 after saying why. */
+static int
+json_option(const char *flag, const char *v, char **out)
+{
+	struct json_object	*o = NULL;
+	const char		*detail = "";
+
+	if (jsonin_parse(v, strlen(v), &o, &detail) != ERR_OK ||
+	    !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return die("%s must be a JSON object", flag);
+	}
+	free(*out);
+	*out = strdup(json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return *out == NULL ? die("out of memory") : 0;
+}
+
+/* pipeline add|set UUID [--variables JSON] [--retry-config JSON] */
+static int
+pipeline_write(struct store *st, const char *verb, const char *uuid,
+    int argc, char **argv)
+{
+	struct pipeline	 p;
+	char		*vars = NULL, *retry = NULL;
+	int		 i, set_vars = 0, set_retry = 0, rc = 0;
+	enum err	 e;
+
+	for (i = 0; i < argc && rc == 0; i++)
+		if (strcmp(argv[i], "--variables") == 0 && i + 1 < argc) {
+			rc = json_option(argv[i], argv[i + 1], &vars);
+			set_vars = 1;
+			i++;
+		} else if (strcmp(argv[i], "--retry-config") == 0 &&
+		    i + 1 < argc) {
+			rc = json_option(argv[i], argv[i + 1], &retry);
+			set_retry = 1;
+			i++;
+		} else
+			usage();
+	if (rc != 0)
+		goto out;
+	if ((e = store_begin(st)) != ERR_OK)
+		goto fail;
+	if (strcmp(verb, "add") == 0 &&
+	    (e = store_pipeline_add(st, uuid, vars)) != ERR_OK)
+		goto fail;
+	if ((e = store_pipeline_get(st, uuid, &p)) != ERR_OK)
+		goto fail;
+	if (set_vars) {
+		free(p.variables);
+		p.variables = vars;
+		vars = NULL;
+	}
+	if (set_retry) {
+		free(p.retry_config);
+		p.retry_config = retry;
+		retry = NULL;
+	}
+	e = store_pipeline_set(st, &p);
+	pipeline_free(&p);
+	if (e != ERR_OK || (e = store_commit(st)) != ERR_OK)
+		goto fail;
+	printf("%s pipeline %s\n", strcmp(verb, "add") == 0 ? "added" :
+	    "changed", uuid);
+	goto out;
+fail:
+	store_rollback(st);
+	if (e == ERR_PRECONDITION)
+		rc = die("pipeline %s exists already", uuid);
+	else if (e == ERR_NOT_FOUND)
+		rc = die("no pipeline %s", uuid);
+	else
+		rc = die("%s", err_text(e));
+out:
+	free(vars);
+	free(retry);
+	return rc;
 }
 
 static int
 cmd_pipeline(struct store *st, int argc, char **argv)
 {
-	struct json_object	*vars = NULL;
-	const char		*uuid, *detail = "", *text = NULL;
+	const char		*uuid;
 	char			 n[32];
 	int64_t			 removed;
 	enum err		 e;
@@ -444,29 +603,8 @@ cmd_pipeline(struct store *st, int argc, char **argv)
 	if (!valid_uuid(uuid, strlen(uuid)))
 		return die("bad pipeline uuid \"%s\": use 1-255 of "
 		    "A-Z a-z 0-9 _ . -", uuid);
-	if (strcmp(argv[0], "add") == 0) {
-		if (argc == 4 && strcmp(argv[2], "--variables") == 0) {
-			if (jsonin_parse(argv[3], strlen(argv[3]), &vars,
-			    &detail) != ERR_OK ||
-			    !json_object_is_type(vars, json_type_object)) {
-				json_object_put(vars);
-				return die("--variables must be a JSON "
-				    "object");
-			}
-			text = json_object_to_json_string_ext(vars,
-			    JSON_C_TO_STRING_PLAIN |
-			    JSON_C_TO_STRING_NOSLASHESCAPE);
-		} else if (argc != 2)
-			usage();
-		e = store_pipeline_add(st, uuid, text);
-		json_object_put(vars);
-		if (e == ERR_PRECONDITION)
-			return die("pipeline %s exists already", uuid);
-		if (e != ERR_OK)
-			return die("%s", err_text(e));
-		printf("added pipeline %s\n", uuid);
-		return 0;
-	}
+	if (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "set") == 0)
+		return pipeline_write(st, argv[0], uuid, argc - 2, argv + 2);
 	if (strcmp(argv[0], "remove") == 0) {
 		if (argc == 3 && strcmp(argv[2], "--force") != 0)
 			usage();
