@@ -37,7 +37,8 @@ CORE	= buf errors datetime conf log http router backfill jsonin auth \
 CORE_O	= $(CORE:%=$(BUILD)/%.o)
 UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
 	  tests/unit/test_router tests/unit/test_http tests/unit/test_store \
-	  tests/unit/test_service tests/unit/test_conf
+	  tests/unit/test_service tests/unit/test_conf tests/unit/test_auth \
+	  tests/unit/test_run
 UNIT_O	= $(UNIT:tests/unit/%=$(BUILD)/unit/%.o)
 
 .PHONY: all run check unit e2e deps bench prof clean

@@ -31,6 +31,8 @@ main(void)
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, service_suite());
 	srunner_add_suite(sr, conf_suite());
+	srunner_add_suite(sr, auth_suite());
+	srunner_add_suite(sr, run_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -21,6 +21,8 @@ Suite	*http_suite(void);
 Suite	*store_suite(void);
 Suite	*service_suite(void);
 Suite	*conf_suite(void);
+Suite	*auth_suite(void);
+Suite	*run_suite(void);
 
 /* The runner makes one folder for the whole run and names it here; the
  * tests make theirs inside it, so nothing is left behind even when a

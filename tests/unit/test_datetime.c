@@ -8,7 +8,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
+#include <time.h>	/* time(): now_is_utc_now only */
 
 #include "datetime.h"
 #include "suites.h"
@@ -44,21 +44,37 @@ refuses(const char *in, size_t len)
 
 #define REFUSES(s)	refuses((s), strlen(s))
 
-/* Microseconds for a UTC civil time, via timegm (the test's oracle). */
+/*
+ * Microseconds for a UTC civil time: the test's own oracle, not the
+ * timegm() the code uses. Days from 1970-01-01 by the proleptic
+ * Gregorian calendar's arithmetic (eras of 400 years; H. Hinnant's
+ * days_from_civil), checked against known instants below.
+ */
 static int64_t
 utc(int y, int mo, int d, int h, int mi, int s)
 {
-	struct tm tm;
+	int64_t	 era, yoe, doy, doe, days;
 
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
-	return (int64_t)timegm(&tm) * US;
+	y -= mo <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	days = era * 146097 + doe - 719468;
+	return ((days * 24 + h) * 60 + mi) * 60 * US + (int64_t)s * US;
 }
+
+START_TEST(oracle_known_instants)
+{
+	/* Unix times known independently of any calendar code here. */
+	ck_assert_int_eq(utc(1970, 1, 1, 0, 0, 0), 0);
+	ck_assert_int_eq(utc(1969, 12, 31, 23, 59, 59), -1 * US);
+	ck_assert_int_eq(utc(2023, 7, 18, 23, 56, 5), 1689724565LL * US);
+	ck_assert_int_eq(utc(2000, 2, 29, 0, 0, 0), 951782400LL * US);
+	ck_assert_int_eq(utc(1, 1, 1, 0, 0, 0), -62135596800LL * US);
+	ck_assert_int_eq(utc(9999, 12, 31, 23, 59, 59), 253402300799LL * US);
+}
+END_TEST
 
 START_TEST(date_only_is_midnight)
 {
@@ -406,6 +422,7 @@ datetime_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("accepted");
+	tcase_add_test(tc, oracle_known_instants);
 	tcase_add_test(tc, date_only_is_midnight);
 	tcase_add_test(tc, space_and_t_separators);
 	tcase_add_test(tc, fractions_one_to_six_digits);
