@@ -509,10 +509,14 @@ static int
 json_option(const char *flag, const char *v, char **out)
 {
 	struct json_object	*o = NULL;
+	struct field_errors	 fe = { 0 };
 	const char		*detail = "";
 
-	if (jsonin_parse(v, strlen(v), &o, &detail) != ERR_OK ||
-	    !json_object_is_type(o, json_type_object)) {
+	if (jsonin_body(v, strlen(v), &o, &fe, &detail) == ERR_RECORD_INVALID) {
+		json_object_put(o);
+		return die("%s: %s %s", flag, fe.e[0].field, fe.e[0].message);
+	}
+	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
 		return die("%s must be a JSON object", flag);
 	}

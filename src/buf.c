@@ -21,9 +21,15 @@ buf_grow(struct buf *b, size_t n)
 	want = b->len + n + 1;
 	if (want <= b->cap)
 		return 1;
+	if (b->limit > 0 && want > b->limit + 1) {
+		b->oom = b->over = 1;
+		return 0;
+	}
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < want)
 		ncap *= 2;
+	if (b->limit > 0 && ncap > b->limit + 1)
+		ncap = b->limit + 1;	/* the inline appends stay inside */
 	if ((p = realloc(b->data, ncap)) == NULL) {
 		b->oom = 1;
 		return 0;
@@ -43,7 +49,7 @@ void
 buf_reset(struct buf *b)
 {
 	b->len = 0;
-	b->oom = 0;
+	b->oom = b->over = 0;
 	if (b->data != NULL)
 		b->data[0] = '\0';
 }
@@ -51,8 +57,11 @@ buf_reset(struct buf *b)
 void
 buf_free(struct buf *b)
 {
+	size_t	 limit = b->limit;
+
 	free(b->data);
 	memset(b, 0, sizeof(*b));
+	b->limit = limit;
 }
 
 void

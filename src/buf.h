@@ -13,11 +13,15 @@ struct buf {
 	size_t	 len;
 	size_t	 cap;
 	int	 oom;	/* set once an allocation failed; later appends are dropped */
+	size_t	 limit;	/* most bytes it may hold; 0: no limit */
+	int	 over;	/* set (with oom) once an append would pass limit */
 };
 
 /* Makes room for n more bytes and a NUL. Returns 0, or -1 (oom set). */
 int	buf_reserve(struct buf *, size_t);
+/* Empties it, keeping its memory (and limit); clears oom and over. */
 void	buf_reset(struct buf *);
+/* Frees its memory; the limit stays. */
 void	buf_free(struct buf *);
 void	buf_add_slow(struct buf *, const void *, size_t);
 void	buf_puts(struct buf *, const char *);

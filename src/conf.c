@@ -28,6 +28,7 @@ conf_defaults(struct conf *c)
 	snprintf(c->database, sizeof(c->database), "var/backfills.db");
 	c->durability_full = 1;
 	c->max_body = 64 * 1024;
+	c->max_answer = 8 << 20;
 	c->busy_timeout = 5000;
 	c->max_runs = 100000;
 	c->require_auth = 0;
@@ -181,6 +182,13 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be bytes from 64 to 16M (K and M suffixes allowed)";
 		if ((rc = parse_num(v, 64, 16 << 20, 1, &n)) == 0)
 			c->max_body = (size_t)n;
+	} else if (strcmp(key, "max_answer") == 0) {
+		why = "must be bytes from 64K to 1G (K, M and G suffixes)";
+		if ((rc = parse_size(v, &n)) == 0 &&
+		    (n < (64 << 10) || n > (1 << 30)))
+			rc = -1;
+		if (rc == 0)
+			c->max_answer = (size_t)n;
 	} else if (strcmp(key, "busy_timeout") == 0) {
 		why = "must be milliseconds from 0 to 600000";
 		if ((rc = parse_num(v, 0, 600000, 0, &n)) == 0)

@@ -16,6 +16,7 @@ struct conf {
 	char		 database[PATH_MAX];	/* absolute or as given */
 	int		 durability_full;	/* synchronous=FULL, else NORMAL */
 	size_t		 max_body;		/* bytes */
+	size_t		 max_answer;		/* bytes of one answer's body */
 	int		 busy_timeout;		/* milliseconds */
 	int64_t		 max_runs;
 	int64_t		 max_db_size;		/* bytes; 0: no cap */

@@ -6,6 +6,9 @@
  * after COMMIT, checkpoints between requests, and a database file moved
  * away under an open connection.
  */
+#include <sys/stat.h>
+
+#include <limits.h>
 #include <sched.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -26,6 +29,9 @@ struct db {
 	int		 sync_after;	/* durability full: see sq_commit() */
 	struct wlock	*wlock;		/* the pool's write queue, or NULL */
 	int		 queued;	/* this connection holds it */
+	int		 wal;		/* in WAL mode */
+	dev_t		 wal_dev;	/* the log this connection writes */
+	ino_t		 wal_ino;	/* (0: none seen yet) */
 	int		 wal_frames;	/* log length after our last commit */
 	int64_t		 wal_when;	/* and when (wlock_now_ns) */
 	int64_t		 ckpt_after;	/* no checkpoint before (ns) */
@@ -81,11 +87,13 @@ fail(struct db *st, int rc, const char *what)
 	case SQLITE_NOTADB:
 	case SQLITE_CORRUPT:
 	case SQLITE_IOERR:
+	/* A connection opened read-only (the file was immutable, say)
+	 * stays so: a new one may write once the file can be written. */
+	case SQLITE_READONLY:
 		st->broken = 1;
 		return ERR_UNAVAILABLE;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-	case SQLITE_READONLY:
 	case SQLITE_FULL:
 	case SQLITE_PERM:
 	case SQLITE_PROTOCOL:
@@ -139,6 +147,7 @@ user_version(struct db *st, int *v)
 }
 
 static void	sq_close(struct db *);
+static enum err	check_wal(struct db *);
 
 /* migrate()'s answer for a database from a newer program. */
 #define SCHEMA_NEWER	(-1)
@@ -288,13 +297,20 @@ sq_open(struct db **out, const struct store_opts *o, char *why,
 		goto fail;
 	/* durability = full in WAL mode: commit without a sync, then sync
 	 * the WAL after the write lock is released (sq_commit). */
-	st->sync_after = o->durability_full && in_wal_mode(st);
+	st->wal = in_wal_mode(st);
+	st->sync_after = o->durability_full && st->wal;
 	if ((rc = exec(st, o->durability_full && !st->sync_after ?
 	    "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 	    why, whylen)) != SQLITE_OK ||
 	    (rc = migrate(st, why, whylen)) != SQLITE_OK ||
 	    (rc = prepare_all(st, why, whylen)) != SQLITE_OK)
 		goto fail;
+	if (st->wal && check_wal(st) != ERR_OK) {
+		snprintf(why, whylen, "%s: its write-ahead log is not at its "
+		    "path", o->path);
+		rc = SQLITE_IOERR;
+		goto fail;
+	}
 	*out = st;
 	return ERR_OK;
 fail:
@@ -354,12 +370,50 @@ check_moved(struct db *st)
 
 /* A read is always one snapshot here, and cheaper in one transaction
  * than a snapshot per statement. */
+/*
+ * Whether the write-ahead log at the database's path is the one this
+ * connection has open (its device and inode, noted when first seen). A
+ * log deleted or replaced under an open connection (rm backfills.db-wal)
+ * would take every commit made after it into a file nobody will read
+ * again. The store is marked broken instead, after a checkpoint copies
+ * what the log it holds has into the database file, and the request
+ * answers 503; no write is acknowledged into a log that is gone.
+ */
+static enum err
+check_wal(struct db *st)
+{
+	struct stat	 sb;
+	char		 path[PATH_MAX];
+	const char	*db = sqlite3_db_filename(st->db, "main");
+
+	if (!st->wal || db == NULL || db[0] == '\0' ||
+	    (size_t)snprintf(path, sizeof(path), "%s-wal", db) >= sizeof(path))
+		return ERR_OK;
+	if (stat(path, &sb) == 0) {
+		if (st->wal_ino == 0) {
+			st->wal_dev = sb.st_dev;
+			st->wal_ino = sb.st_ino;
+			return ERR_OK;
+		}
+		if (sb.st_dev == st->wal_dev && sb.st_ino == st->wal_ino)
+			return ERR_OK;
+	} else if (st->wal_ino == 0)
+		return ERR_OK;		/* none yet: noted when it is made */
+	log_msg(LOG_ERROR, "sqlite: the write-ahead log %s was deleted or "
+	    "replaced while open; saving what it held into the database and "
+	    "reopening", path);
+	(void)sqlite3_wal_checkpoint_v2(st->db, "main",
+	    SQLITE_CHECKPOINT_FULL, NULL, NULL);
+	st->broken = 1;
+	return ERR_UNAVAILABLE;
+}
+
 static enum err
 sq_begin(struct db *st, enum db_mode mode)
 {
 	enum err e;
 
-	if (check_moved(st) != ERR_OK)
+	if (check_moved(st) != ERR_OK || check_wal(st) != ERR_OK)
 		return ERR_UNAVAILABLE;
 	if (mode != DB_WRITE)
 		return exec_one(st, "BEGIN DEFERRED");
@@ -417,7 +471,8 @@ sq_commit(struct db *st)
 	queue_leave(st);
 	if (st->sync_after && (rc = sync_wal(st)) != SQLITE_OK)
 		return fail(st, rc, "sync of the WAL");
-	return ERR_OK;
+	/* committed into a log no longer at its path: not acknowledged */
+	return check_wal(st);
 }
 
 static void

@@ -236,7 +236,7 @@ decode(const struct request *req, struct response *resp, int for_update,
 	enum err		 e;
 
 	memset(p, 0, sizeof(*p));
-	if ((e = jsonin_parse(req->body, req->body_len, root, &detail))
+	if ((e = jsonin_body(req->body, req->body_len, root, &fe, &detail))
 	    == ERR_OK)
 		e = bf_patch_decode(*root, for_update, p, &fe, &detail);
 	if (e != ERR_OK) {

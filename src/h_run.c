@@ -112,7 +112,7 @@ h_run_update(struct ctx *c, const struct request *req,
 
 	memset(&r, 0, sizeof(r));
 	lifecycle_init(&lc, c->store, &c->conf);
-	if ((e = jsonin_parse(req->body, req->body_len, &root, &detail))
+	if ((e = jsonin_body(req->body, req->body_len, &root, &fe, &detail))
 	    != ERR_OK ||
 	    (e = run_report_decode(root, &rep, &metrics, &fe, &detail)) !=
 	    ERR_OK)
@@ -248,7 +248,7 @@ h_run_claim(struct ctx *c, const struct request *req,
 	(void)m;
 	memset(&r, 0, sizeof(r));
 	lifecycle_init(&lc, c->store, &c->conf);
-	if ((e = jsonin_parse(req->body, req->body_len, &root, &detail))
+	if ((e = jsonin_body(req->body, req->body_len, &root, &fe, &detail))
 	    != ERR_OK ||
 	    (e = claim_decode(root, owner, sizeof(owner), &pipelines, &fe,
 	    &detail)) != ERR_OK)

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,7 +193,20 @@ request_read(const struct source *src, const struct conf *conf,
 	return 0;
 }
 
-/* Writes the response as CGI output (RFC 3875 6.2). */
+/* Writes p[0..n) to the request's output. */
+static void
+output(const struct source *src, const char *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (src->fcgi != NULL)
+		FCGX_PutStr(p, (int)n, src->fcgi->out);
+	else
+		fwrite(p, 1, n, stdout);
+}
+
+/* Writes the response as CGI output (RFC 3875 6.2): the head composed in
+ * out, the body from where it is (a large one is not copied). */
 static void
 response_write(const struct source *src, const struct response *resp,
     struct buf *out)
@@ -205,15 +219,13 @@ response_write(const struct source *src, const struct response *resp,
 		    "Content-Length: %zu\r\n", resp->body.len);
 	buf_add(out, resp->headers.data, resp->headers.len);
 	buf_add(out, "\r\n", 2);
+	output(src, out->data, out->len);
 	if (resp->status != 204)
-		buf_add(out, resp->body.data, resp->body.len);
-	if (src->fcgi != NULL)
-		FCGX_PutStr(out->data, (int)out->len, src->fcgi->out);
-	else {
-		fwrite(out->data, 1, out->len, stdout);
+		output(src, resp->body.data, resp->body.len);
+	if (src->fcgi == NULL)
 		fflush(stdout);
-	}
 }
+
 
 #define SLOW_MS	500	/* a request slower than this is logged */
 
@@ -282,6 +294,29 @@ struct worker {
 	struct response	*resp;
 };
 
+/* A buffer that grew past this for one request is given back after it:
+ * a worker's memory returns to what its usual requests need. */
+#define KEEP_MAX	(1u << 20)
+
+/* Frees the buffers a large request grew, and returns the freed memory
+ * to the system (malloc_trim: glibc keeps it otherwise). */
+static void
+shrink(struct worker *w)
+{
+	struct buf	*bufs[] = { w->body, w->out, &w->resp->body,
+			    &w->resp->headers };
+	size_t		 i;
+	int		 freed = 0;
+
+	for (i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++)
+		if (bufs[i]->cap > KEEP_MAX) {
+			buf_free(bufs[i]);
+			freed = 1;
+		}
+	if (freed)
+		malloc_trim(0);
+}
+
 /* The FastCGI accept loop on a listening socket; returns when SIGTERM
  * or SIGINT arrives, after finishing the request in hand. */
 static int
@@ -330,6 +365,7 @@ worker_loop(int fd, void *arg)
 		if (FCGX_GetChar(fr.in) == EOF && FCGX_HasSeenEOF(fr.in))
 			(void)FCGX_Detach(&fr);
 		FCGX_Finish_r(&fr);
+		shrink(w);
 		service_idle(w->c);
 		sigprocmask(SIG_UNBLOCK, &term, NULL);
 	}

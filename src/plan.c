@@ -9,6 +9,8 @@
 #include "plan.h"
 
 #define US	1000000LL
+/* The last instant a datetime may be: 9999-12-31 23:59:59.999999 UTC. */
+#define LAST_US	(253402300800LL * US - 1)
 
 /* Seconds in one unit of a fixed-length interval type; 0 for months and
  * years. */
@@ -144,8 +146,11 @@ plan_row(const struct plan *p, int64_t k, struct plan_row *r)
 		r->previous = r->date - (r->end - r->date);
 	} else {
 		r->previous = plan_date(p, k - 1);
-		r->end = r->date + (r->date - r->previous);
 		r->seconds = (r->date - r->previous) / US;
+		/* past year 9999 the end is no datetime: null (plan_check
+		 * refuses such plans; one stored before still shows) */
+		r->end = r->date - r->previous > LAST_US - r->date ? -1 :
+		    r->date + (r->date - r->previous);
 	}
 	return 0;
 }
@@ -238,14 +243,29 @@ plan_check(const struct backfill *b, int64_t max_runs,
 	static const char *const names[] = { "start_datetime",
 	    "end_datetime", "interval_type", "interval_units" };
 	struct plan	 p;
+	struct plan_row	 r;
+	int64_t		 n;
 	size_t		 i;
 
-	if (!plan_of(b, &p) || plan_count(&p) <= max_runs)
+	if (!plan_of(b, &p))
 		return ERR_OK;
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		field_error(fe, names[i], "plan more runs than max_runs "
-		    "allows: narrow the range or widen the interval");
-	return ERR_RECORD_INVALID;
+	if ((n = plan_count(&p)) > max_runs) {
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			field_error(fe, names[i], "plan more runs than "
+			    "max_runs allows: narrow the range or widen the "
+			    "interval");
+		return ERR_RECORD_INVALID;
+	}
+	/* Each run's interval ends at a datetime: the last one's end (one
+	 * step after it) must not leave year 9999. */
+	if (n >= 2 && (plan_row(&p, n - 1, &r) < 0 || r.end < 0)) {
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			field_error(fe, names[i], "plan runs whose interval "
+			    "ends past 9999-12-31: end the plan earlier or "
+			    "narrow the interval");
+		return ERR_RECORD_INVALID;
+	}
+	return ERR_OK;
 }
 
 char *

@@ -197,6 +197,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	enum err		 e;
 
 	resp_reset(resp);
+	resp->body.limit = c->conf.max_answer;
 	cors_headers(c, req, resp);
 	r = route_match(req->path, &m);
 	if (req->method == M_OPTIONS) {
@@ -266,6 +267,16 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 		return 0;
 	}
 	fn(c, req, &m, resp);
+	/* An answer that did not fit (max_answer, or memory): an error,
+	 * and a write that made it is not kept. */
+	if (resp->body.oom) {
+		e = resp->body.over ? ERR_INVALID_QUERY : ERR_INTERNAL;
+		buf_reset(&resp->headers);
+		cors_headers(c, req, resp);
+		resp_error(resp, e, e == ERR_INVALID_QUERY ? "The answer would "
+		    "be larger than max_answer: ask for fewer rows with "
+		    "_limit." : NULL, NULL);
+	}
 	if (!writing || resp->status >= 300)
 		store_rollback(c->store);
 	else if ((e = store_commit(c->store)) != ERR_OK) {

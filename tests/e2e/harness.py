@@ -398,6 +398,27 @@ class Server:
         finally:
             s.close()
 
+    # -- processes -----------------------------------------------------
+
+    def worker_pids(self):
+        """The FastCGI workers' pids (the pool's children, or spawn-fcgi's
+        workers), found by the conf they run with."""
+        out = subprocess.run(["pgrep", "-f", self.rundir + "/backfills.conf"],
+                             capture_output=True, text=True).stdout.split()
+        pids = {int(p) for p in out}
+        kids = {int(c) for p in pids for c in subprocess.run(
+            ["pgrep", "-P", str(p)], capture_output=True,
+            text=True).stdout.split()}
+        return sorted((kids & pids) or pids)
+
+    @staticmethod
+    def rss_kib(pid):
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
     # -- database and CLI ------------------------------------------------
 
     def dump(self):

@@ -739,3 +739,37 @@ class TestLifecycle(RunsCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class TestYear9999(RunsCase):
+    """Plans at the end of the representable range: every interval end
+    is a datetime or null, never an empty string, and a plan whose last
+    interval would end past 9999-12-31 is refused by name."""
+
+    def test_ends_are_datetimes_or_null(self):
+        rec = self.plan("9999-12-29", "9999-12-30", "day", 1)
+        rows = self.preview(rec["id"])["pipeline_run_dates"]
+        self.assertEqual([r["interval_end_datetime"] for r in rows],
+                         ["9999-12-30T00:00:00", "9999-12-31T00:00:00"])
+        # one run: no interval at all
+        rec = self.plan("9999-12-31 23:59:59", "9999-12-31 23:59:59",
+                        "second", 1)
+        (row,) = self.preview(rec["id"])["pipeline_run_dates"]
+        self.assertIsNone(row["interval_end_datetime"])
+        self.assertIsNone(row["interval_seconds"])
+
+    def test_plans_leaving_the_range_refused(self):
+        for start, end, itype in (("9999-12-30", "9999-12-31", "day"),
+                                  ("9999-10-31", "9999-12-31", "month"),
+                                  ("9998-06-01", "9999-06-01", "year"),
+                                  ("9999-12-31 23:59:58",
+                                   "9999-12-31 23:59:59", "second")):
+            with self.subTest(start=start, itype=itype), self.unchanged():
+                r = self.req("POST", "/api/pipelines/%s/backfills"
+                             % DEMO_PIPELINE, {"backfill": {
+                                 "start_datetime": start,
+                                 "end_datetime": end, "interval_type": itype,
+                                 "interval_units": 1}})
+                self.assertInvalid(r, "start_datetime", "end_datetime",
+                                   "interval_type", "interval_units")
+                self.assertIn("9999", r.json["error"]["errors"][0]["message"])
