@@ -85,6 +85,7 @@ access_check(struct ctx *c, const struct request *req)
 {
 	struct credential cred;
 	char		 secret[AUTH_SECRET_MAX];
+	unsigned char	 both[2 * AUTH_HASH_LEN];
 	int		 role;
 	enum err	 e;
 
@@ -96,6 +97,7 @@ access_check(struct ctx *c, const struct request *req)
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (e != ERR_OK)
 		return e == ERR_NOT_FOUND ? ERR_INVALID_API_KEY : e;
+	memcpy(both, cred.hash, AUTH_HASH_LEN);
 
 	if (auth_find_token(req, c->conf.jwt_secret, secret, sizeof(secret))
 	    != ERR_OK)
@@ -109,5 +111,8 @@ access_check(struct ctx *c, const struct request *req)
 	if ((role = role_from(cred.role)) < 0 ||
 	    !role_allows((enum role)role, req->method))
 		return ERR_UNAUTHORIZED;
+	/* who asks: the pair of credentials, as the hash of their hashes */
+	memcpy(both + AUTH_HASH_LEN, cred.hash, AUTH_HASH_LEN);
+	auth_hash((const char *)both, sizeof(both), c->who);
 	return ERR_OK;
 }

@@ -38,6 +38,7 @@ conf_defaults(struct conf *c)
 	c->http_error_codes = 1;
 	snprintf(c->project_name, sizeof(c->project_name), "backfills");
 	c->run_lease = 60;
+	c->request_deadline = 25;
 	c->retry.retries = 0;
 	c->retry.delay = 5;
 	c->retry.max_delay = 60;
@@ -229,6 +230,11 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be seconds from 5 to 86400 (s, m, h suffixes)";
 		if ((rc = parse_seconds(v, 5, 86400, &n)) == 0)
 			c->run_lease = n;
+	} else if (strcmp(key, "request_deadline") == 0) {
+		why = "must be seconds from 0 (none) to 3600 (s, m, h "
+		    "suffixes), below the web server's read timeout";
+		if ((rc = parse_seconds(v, 0, 3600, &n)) == 0)
+			c->request_deadline = n;
 	} else if (strcmp(key, "retries") == 0) {
 		why = "must be a whole number from 0 to 100";
 		if ((rc = parse_num(v, 0, 100, 0, &n)) == 0)

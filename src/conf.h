@@ -29,6 +29,7 @@ struct conf {
 						 * off: Mage's 200 (README) */
 	char		 project_name[256];	/* GET /api/projects */
 	int64_t		 run_lease;		/* seconds a claim holds */
+	int64_t		 request_deadline;	/* seconds; 0: none */
 	struct {				/* the default retry policy */
 		int64_t	 retries;
 		int64_t	 delay;			/* seconds */

@@ -26,6 +26,8 @@ struct ctx {
 						 * NULL; set after service_init */
 	int64_t			 swept_at;	/* the last look for lapsed
 						 * leases (service_idle) */
+	unsigned char		 who[32];	/* the request's credentials
+						 * (access.c); zero when none */
 };
 
 #endif

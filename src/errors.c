@@ -33,6 +33,9 @@ static const struct {
 	[ERR_PRECONDITION] = { 412, "precondition_failed",
 	    "If-Match does not match the current ETag." },
 	[ERR_TOO_LARGE] = { 413, "payload_too_large", "Payload too large." },
+	[ERR_IDEMPOTENCY] = { 422, "idempotency_key_reused",
+	    "This Idempotency-Key was used with another request: send a "
+	    "new key with a new request." },
 	[ERR_INTERNAL] = { 500, "internal_error", "Internal error." },
 	[ERR_UNAVAILABLE] = { 503, "unavailable",
 	    "Service unavailable, try again." },
@@ -75,6 +78,7 @@ http_reason(int code)
 	case 411: return "Length Required";
 	case 412: return "Precondition Failed";
 	case 413: return "Payload Too Large";
+	case 422: return "Unprocessable Content";
 	case 503: return "Service Unavailable";
 	default:  return "Internal Server Error";
 	}

@@ -43,6 +43,9 @@ struct request {
 	const char	*oauth_token;	/* OAUTH-TOKEN */
 	const char	*cookie;
 	const char	*origin;
+	const char	*idempotency_key;	/* Idempotency-Key */
+	int64_t		 started;	/* when it arrived: wlock_now_ns(),
+					 * 0 for no deadline */
 	enum body_state	 body_state;
 	const char	*body;
 	size_t		 body_len;

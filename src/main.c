@@ -41,7 +41,7 @@ on_term(int sig)
 enum param {
 	P_METHOD, P_PATH_INFO, P_SCRIPT_URL, P_QUERY, P_IF_MATCH, P_API_KEY,
 	P_AUTHORIZATION, P_REDIRECT_AUTHORIZATION, P_OAUTH_TOKEN, P_COOKIE,
-	P_ORIGIN, P_CONTENT_LENGTH, P_REQUEST_ID, P__MAX
+	P_ORIGIN, P_CONTENT_LENGTH, P_REQUEST_ID, P_IDEMPOTENCY_KEY, P__MAX
 };
 
 static const struct {
@@ -62,6 +62,7 @@ static const struct {
 	P(P_ORIGIN, "HTTP_ORIGIN"),
 	P(P_CONTENT_LENGTH, "CONTENT_LENGTH"),
 	P(P_REQUEST_ID, "REQUEST_ID"),
+	P(P_IDEMPOTENCY_KEY, "HTTP_IDEMPOTENCY_KEY"),
 #undef P
 };
 
@@ -154,6 +155,7 @@ request_read(const struct source *src, const struct conf *conf,
 	req->oauth_token = param(src, P_OAUTH_TOKEN);
 	req->cookie = param(src, P_COOKIE);
 	req->origin = param(src, P_ORIGIN);
+	req->idempotency_key = param(src, P_IDEMPOTENCY_KEY);
 
 	buf_reset(body);
 	cl = param(src, P_CONTENT_LENGTH);
@@ -271,6 +273,7 @@ serve_one(struct ctx *c, struct source *src, struct buf *body,
 		log_request(src, &req, 400, &t0);
 		return;
 	}
+	req.started = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec;
 	service_handle(c, &req, resp);
 	log_request(src, &req, resp->status, &t0);
 	response_write(src, resp, out);

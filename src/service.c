@@ -1,13 +1,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "access.h"
+#include "auth.h"
 #include "datetime.h"
 #include "handlers.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "service.h"
 #include "store.h"
+#include "wlock.h"
 
 /* A route that answers without credentials (SPEC "Authentication"). */
 #define PUBLIC	0x1
@@ -184,6 +188,106 @@ service_handle(struct ctx *c, const struct request *req,
 	}
 }
 
+/* How long the first answer to an Idempotency-Key is kept: at least a
+ * day (microseconds). */
+#define IDEM_KEEP	(24LL * 3600 * 1000000)
+
+/* Whether the request is a POST with an Idempotency-Key. */
+static int
+idempotent(const struct request *req)
+{
+	return req->method == M_POST && req->idempotency_key != NULL;
+}
+
+/* What makes a retry the same request: its path and body (SHA-256). */
+static void
+request_hash(const struct request *req, unsigned char out[32])
+{
+	struct buf	 b = { 0 };
+
+	buf_puts(&b, req->path);
+	buf_putc(&b, '\n');
+	buf_add(&b, req->body != NULL ? req->body : "", req->body_len);
+	auth_hash(b.data != NULL ? b.data : "", b.len, out);
+	buf_free(&b);
+}
+
+/*
+ * An Idempotency-Key seen before for these credentials: the same request
+ * gets the first answer again (*replayed set, resp filled), another one
+ * ERR_IDEMPOTENCY. ERR_OK with *replayed 0 when the key is new; a key
+ * that is not 1 to 255 visible ASCII characters is ERR_INVALID_QUERY.
+ */
+static enum err
+idem_replay(struct ctx *c, const struct request *req, struct response *resp,
+    int *replayed)
+{
+	const char	*k = req->idempotency_key;
+	unsigned char	 h[32];
+	struct idem	 d;
+	size_t		 i, n = strlen(k);
+	enum err	 e;
+
+	*replayed = 0;
+	for (i = 0; i < n && k[i] > 0x20 && k[i] < 0x7f; i++)
+		;
+	if (n == 0 || n > 255 || i < n)
+		return ERR_INVALID_QUERY;
+	if ((e = store_idem_get(c->store, c->who, k, dt_now() - IDEM_KEEP,
+	    &d)) == ERR_NOT_FOUND)
+		return ERR_OK;
+	if (e != ERR_OK)
+		return e;
+	request_hash(req, h);
+	if (CRYPTO_memcmp(h, d.request, sizeof(h)) != 0) {
+		idem_free(&d);
+		return ERR_IDEMPOTENCY;
+	}
+	resp->status = d.status;
+	if (d.headers != NULL)
+		buf_puts(&resp->headers, d.headers);
+	resp_header(resp, "Idempotent-Replayed", "true");
+	buf_reset(&resp->body);
+	buf_puts(&resp->body, d.body != NULL ? d.body : "");
+	idem_free(&d);
+	*replayed = 1;
+	return ERR_OK;
+}
+
+/* Keeps the answer in resp (its status, the headers its handler wrote
+ * from byte from on, its body) for its key, in its transaction. */
+static enum err
+idem_keep(struct ctx *c, const struct request *req,
+    const struct response *resp, size_t from)
+{
+	struct idem	 d;
+	char		*headers;
+	int64_t		 now = dt_now();
+	enum err	 e;
+
+	memset(&d, 0, sizeof(d));
+	request_hash(req, d.request);
+	d.status = resp->status;
+	if ((headers = strndup(resp->headers.data != NULL ?
+	    resp->headers.data + from : "", resp->headers.len - from)) == NULL)
+		return ERR_INTERNAL;
+	d.headers = headers;
+	d.body = resp->body.data;
+	e = store_idem_put(c->store, c->who, req->idempotency_key, &d, now,
+	    now - IDEM_KEEP);
+	free(headers);
+	return e;
+}
+
+/* Whether the request arrived longer than request_deadline ago. */
+static int
+past_deadline(const struct ctx *c, const struct request *req)
+{
+	return c->conf.request_deadline > 0 && req->started != 0 &&
+	    wlock_now_ns() - req->started >
+	    c->conf.request_deadline * 1000000000;
+}
+
 /* Answers the request into resp; returns 1 when no route has its path
  * (a 404 that is not a record's). */
 static int
@@ -192,8 +296,10 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	struct route_match	 m;
 	enum route		 r;
 	handler_fn		 fn;
+	const char		*detail = NULL;
 	char			 allow[64], why[256];
-	int			 writing;
+	size_t			 handler_headers;
+	int			 writing, replayed = 0;
 	enum err		 e;
 
 	resp_reset(resp);
@@ -257,15 +363,22 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	 * read, or a write that takes its locks before it reads, and
 	 * commits only what answers 2xx. */
 	writing = req->method != M_GET && req->method != M_HEAD;
+	memset(c->who, 0, sizeof(c->who));
 	e = writing ? store_begin(c->store) : store_begin_read(c->store);
 	if (e == ERR_OK && c->conf.require_auth &&
 	    !(handlers[r].flags & PUBLIC))
 		e = access_check(c, req);
+	if (e == ERR_OK && idempotent(req) &&
+	    (e = idem_replay(c, req, resp, &replayed)) == ERR_OK && replayed) {
+		store_rollback(c->store);	/* answered as the first time */
+		return 0;
+	}
 	if (e != ERR_OK) {
 		store_rollback(c->store);
 		resp_error(resp, e, NULL, NULL);
 		return 0;
 	}
+	handler_headers = resp->headers.len;
 	fn(c, req, &m, resp);
 	/* An answer that did not fit (max_answer, or memory): an error,
 	 * and a write that made it is not kept. */
@@ -277,12 +390,30 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 		    "be larger than max_answer: ask for fewer rows with "
 		    "_limit." : NULL, NULL);
 	}
-	if (!writing || resp->status >= 300)
+	if (!writing || resp->status >= 300) {
 		store_rollback(c->store);
-	else if ((e = store_commit(c->store)) != ERR_OK) {
+		return 0;
+	}
+	if (idempotent(req))
+		e = idem_keep(c, req, resp, handler_headers);
+	/* The web server waits for the answer only so long: a write that
+	 * got here after it gave up is not made (its client may retry). */
+	if (e == ERR_OK && past_deadline(c, req)) {
+		log_msg(LOG_WARN, "%s %s took longer than request_deadline "
+		    "(%lld s): rolled back", http_method_name(req->method),
+		    req->path, (long long)c->conf.request_deadline);
+		e = ERR_UNAVAILABLE;
+		detail = "The request took longer than request_deadline: "
+		    "nothing was written; try again.";
+	}
+	if (e == ERR_OK)
+		e = store_commit(c->store);
+	else
+		store_rollback(c->store);
+	if (e != ERR_OK) {
 		buf_reset(&resp->headers);
 		cors_headers(c, req, resp);
-		resp_error(resp, e, NULL, NULL);
+		resp_error(resp, e, detail, NULL);
 	}
 	return 0;
 }

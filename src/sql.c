@@ -233,6 +233,19 @@ static const struct {
 	    "WHERE backfill_id = ?1 AND "
 	    "(CAST(?2 AS text) IS NULL OR status = ?2) AND "
 	    "(CAST(?3 AS bigint) = 0 OR latest = 1)"),
+	/* The first answer to an idempotent request (Idempotency-Key), of
+	 * one credential's, not older than ?3. */
+	B(S_IDEM_GET, "SELECT request, status, headers, body FROM idempotency "
+	    "WHERE credential = ?1 AND key = ?2 AND created_at >= ?3"),
+	B(S_IDEM_PUT, "INSERT INTO idempotency (credential, key, request, "
+	    "status, headers, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7) ON CONFLICT (credential, key) DO UPDATE SET "
+	    "request = excluded.request, status = excluded.status, "
+	    "headers = excluded.headers, body = excluded.body, "
+	    "created_at = excluded.created_at"),
+	B(S_IDEM_PURGE, "DELETE FROM idempotency WHERE created_at < ?1"),
+	D(S_LOCK_IDEM, NONE,
+	    "SELECT pg_advisory_xact_lock(3, hashtext(CAST(?1 AS text)))"),
 	/* Locks on records that do not exist (yet): a write that finds
 	 * none takes one, and looks again. */
 	D(S_LOCK_PIPELINE_NAME, NONE,
@@ -390,7 +403,7 @@ static const char *const migrations_sqlite[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE pipeline ADD COLUMN retry_config TEXT;"
 	"CREATE TABLE idempotency ("
 	"  credential BLOB NOT NULL, key TEXT NOT NULL,"
-	"  request BLOB NOT NULL, status INTEGER NOT NULL, location TEXT,"
+	"  request BLOB NOT NULL, status INTEGER NOT NULL, headers TEXT,"
 	"  body TEXT NOT NULL, created_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (credential, key));"
 	"CREATE INDEX idempotency_age ON idempotency (created_at);",
@@ -499,7 +512,7 @@ static const char *const migrations_pg[STORE_SCHEMA_VERSION] = {
 	"ALTER TABLE pipeline ADD COLUMN retry_config TEXT;"
 	"CREATE TABLE idempotency ("
 	"  credential BYTEA NOT NULL, key TEXT NOT NULL,"
-	"  request BYTEA NOT NULL, status BIGINT NOT NULL, location TEXT,"
+	"  request BYTEA NOT NULL, status BIGINT NOT NULL, headers TEXT,"
 	"  body TEXT NOT NULL, created_at BIGINT NOT NULL,"
 	"  PRIMARY KEY (credential, key));"
 	"CREATE INDEX idempotency_age ON idempotency (created_at);",

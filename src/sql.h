@@ -64,6 +64,10 @@ enum stmt {
 	S_RUN_LIST_BACKFILL,
 	S_RUN_COUNT,
 	S_RUN_COUNT_BACKFILL,
+	S_IDEM_GET,
+	S_IDEM_PUT,
+	S_IDEM_PURGE,
+	S_LOCK_IDEM,			/* PostgreSQL: one key at a time */
 	S_LOCK_PIPELINE_NAME,		/* PostgreSQL: a name not there */
 	S_LOCK_BACKFILL_ID,		/* PostgreSQL: an id not there */
 	S_DB_SIZE,

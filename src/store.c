@@ -1387,3 +1387,67 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	done(st, &r);
 	return e;
 }
+
+/* -- idempotent requests ---------------------------------------------- */
+
+void
+idem_free(struct idem *d)
+{
+	free(d->headers);
+	free(d->body);
+	d->headers = d->body = NULL;
+}
+
+enum err
+store_idem_get(struct store *st, const unsigned char who[32],
+    const char *key, int64_t since, struct idem *out)
+{
+	struct db_args	 a = { 0 };
+	struct db_rows	 r;
+	enum err	 e;
+	int		 n;
+
+	memset(out, 0, sizeof(*out));
+	db_arg_text(&a, key);
+	if ((e = absent_lock(st, S_LOCK_IDEM, &a)) != ERR_OK)
+		return e;
+	memset(&a, 0, sizeof(a));
+	db_arg_blob(&a, who, 32);
+	db_arg_text(&a, key);
+	db_arg_int(&a, since);
+	if ((e = query(st, S_IDEM_GET, &a, &r)) != ERR_OK)
+		return e;
+	if ((n = next(st, &r)) > 0) {
+		if (st->d->col_blob(&r, 0, out->request, 32) < 0 ||
+		    text_col(st, &r, 2, 1, &out->headers) < 0 ||
+		    text_col(st, &r, 3, 1, &out->body) < 0)
+			e = ERR_INTERNAL;
+		out->status = (int)st->d->col_int(&r, 1);
+	} else
+		e = n < 0 ? r.e : ERR_NOT_FOUND;
+	done(st, &r);
+	if (e != ERR_OK)
+		idem_free(out);
+	return e;
+}
+
+enum err
+store_idem_put(struct store *st, const unsigned char who[32],
+    const char *key, const struct idem *d, int64_t now, int64_t purge)
+{
+	struct db_args	 a = { 0 };
+	enum err	 e;
+
+	db_arg_int(&a, purge);
+	if ((e = exec(st, S_IDEM_PURGE, &a, NULL)) != ERR_OK)
+		return e;
+	memset(&a, 0, sizeof(a));
+	db_arg_blob(&a, who, 32);
+	db_arg_text(&a, key);
+	db_arg_blob(&a, d->request, 32);
+	db_arg_int(&a, d->status);
+	db_arg_text(&a, d->headers);
+	db_arg_text(&a, d->body != NULL ? d->body : "");
+	db_arg_int(&a, now);
+	return exec(st, S_IDEM_PUT, &a, NULL);
+}

@@ -221,4 +221,26 @@ enum err store_run_claim(struct store *, const char *pipelines, int64_t now,
 enum err store_runs_lapsed(struct store *, int64_t now, int64_t *ids,
 	    size_t n, size_t *got);
 
+/*
+ * Idempotent requests (Idempotency-Key): the first answer to a request,
+ * kept per credential and key, so that a retry gets it again instead of
+ * doing the request twice.
+ */
+struct idem {
+	unsigned char	 request[32];	/* the request's SHA-256 */
+	int		 status;
+	char		*headers;	/* "Name: value\r\n" lines; owned */
+	char		*body;		/* owned */
+};
+void	 idem_free(struct idem *);
+/* The answer kept for (who, key) since since, in a write transaction
+ * (where the database takes locks, one key at a time). ERR_NOT_FOUND when
+ * there is none. */
+enum err store_idem_get(struct store *, const unsigned char who[32],
+	    const char *key, int64_t since, struct idem *out);
+/* Keeps an answer for (who, key) at now, replacing an older one, and
+ * drops those older than purge. */
+enum err store_idem_put(struct store *, const unsigned char who[32],
+	    const char *key, const struct idem *, int64_t now, int64_t purge);
+
 #endif
