@@ -113,3 +113,12 @@ frame_variables(struct buf *out, const struct pipeline *p)
 	json_object_put(o);
 	return 0;
 }
+
+void
+frame_git_branch(struct buf *out)
+{
+	buf_puts(out, "{\"git_branch\": {\"is_git_integration_enabled\": "
+	    "false, \"name\": null, \"files\": {}, \"modified_files\": [], "
+	    "\"staged_files\": [], \"untracked_files\": []}, "
+	    "\"metadata\": null}");
+}

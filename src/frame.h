@@ -30,4 +30,7 @@ void	 frame_pipeline(struct buf *out, const struct pipeline *p);
  * the stored variables are not a JSON object. */
 int	 frame_variables(struct buf *out, const struct pipeline *p);
 
+/* {"git_branch": {...}, "metadata": null}: no git integration. */
+void	 frame_git_branch(struct buf *out);
+
 #endif

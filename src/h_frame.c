@@ -60,3 +60,14 @@ h_pipeline_variables(struct ctx *c, const struct request *req,
 	(void)req;
 	show(c, m, resp, 1);
 }
+
+/* The header of every page asks whether git is set up: it is not here. */
+void
+h_git_branch(struct ctx *c, const struct request *req,
+    const struct route_match *m, struct response *resp)
+{
+	(void)c;
+	(void)req;
+	(void)m;
+	frame_git_branch(&resp->body);
+}

@@ -50,5 +50,7 @@ void	h_pipeline_show(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
 void	h_pipeline_variables(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
+void	h_git_branch(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
 
 #endif

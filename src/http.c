@@ -60,6 +60,7 @@ resp_error(struct response *r, enum err e, const char *detail,
     const struct field_errors *fe)
 {
 	const char	*msg = detail != NULL ? detail : err_message(e);
+	struct buf	 line = { 0 };
 	size_t		 i;
 
 	r->status = err_code(e);
@@ -73,8 +74,18 @@ resp_error(struct response *r, enum err e, const char *detail,
 	if (e == ERR_RECORD_INVALID && fe != NULL) {
 		buf_puts(&r->body, ", \"errors\": [");
 		for (i = 0; i < fe->n; i++) {
-			buf_puts(&r->body, i ? ", {\"field\": " :
-			    "{\"field\": ");
+			if (i > 0)
+				buf_puts(&r->body, ", ");
+			if (r->mage_errors) {
+				/* Mage's shape, which its UI shows: strings */
+				buf_reset(&line);
+				buf_printf(&line, "%s: %s", fe->e[i].field,
+				    fe->e[i].message);
+				buf_json_str(&r->body, line.data != NULL ?
+				    line.data : "", line.len);
+				continue;
+			}
+			buf_puts(&r->body, "{\"field\": ");
 			buf_json_str(&r->body, fe->e[i].field,
 			    strlen(fe->e[i].field));
 			buf_puts(&r->body, ", \"message\": ");
@@ -84,6 +95,7 @@ resp_error(struct response *r, enum err e, const char *detail,
 		}
 		buf_putc(&r->body, ']');
 	}
+	buf_free(&line);
 	buf_puts(&r->body, "}}");
 	if (e == ERR_UNAVAILABLE)
 		resp_header(r, "Retry-After", "1");

@@ -44,6 +44,8 @@ struct request {
 	const char	*cookie;
 	const char	*origin;
 	const char	*idempotency_key;	/* Idempotency-Key */
+	const char	*request_id;	/* answered as X-Request-Id; may be
+					 * NULL (no such header then) */
 	int64_t		 started;	/* when it arrived: wlock_now_ns(),
 					 * 0 for no deadline */
 	enum body_state	 body_state;
@@ -55,6 +57,8 @@ struct response {
 	int		 status;
 	struct buf	 headers;	/* "Name: value\r\n" lines */
 	struct buf	 body;
+	int		 mage_errors;	/* record_invalid's errors as Mage's
+					 * "field: message" strings */
 };
 
 enum method	 http_method(const char *);
@@ -66,7 +70,9 @@ void	resp_free(struct response *r);
 /* Adds one header line; value is written as given (no CR/LF allowed). */
 void	resp_header(struct response *r, const char *name, const char *value);
 /* Sets status and the JSON error body of SPEC "Errors"; detail, when not
- * NULL, replaces the stock message. fe is used for record_invalid. */
+ * NULL, replaces the stock message. fe is used for record_invalid: its
+ * errors are {"field", "message"} objects, or with r->mage_errors the
+ * "field: message" strings Mage's UI shows. */
 void	resp_error(struct response *r, enum err e, const char *detail,
 	    const struct field_errors *fe);
 

@@ -1,6 +1,8 @@
 /*
- * log: one line per event on stderr, "TIME LEVEL message", UTC, control
- * characters escaped. Never pass secrets or request bodies.
+ * log: one line per event on stderr, "TIME LEVEL [pid] message", UTC,
+ * control characters escaped; on systemd's journal with the syslog
+ * priority in front ("<4>...", see log.c). Never pass secrets or request
+ * bodies.
  */
 #ifndef LOG_H
 #define LOG_H

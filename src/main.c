@@ -235,28 +235,38 @@ response_write(const struct source *src, const struct response *resp,
  * refusals at info, the rest at debug. Only the method, the path (never
  * the query, which may hold an api_key), status and duration. */
 static void
-log_request(const struct source *src, const struct request *req,
-    int status, const struct timespec *t0)
+log_request(const struct request *req, int status, const struct timespec *t0)
 {
-	static unsigned long	 seq;
 	struct timespec		 t1;
-	const char		*rid = param(src, P_REQUEST_ID);
-	char			 own[32];
 	long			 ms;
 	enum log_level		 l;
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (t1.tv_sec - t0->tv_sec) * 1000 +
 	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
-	seq++;
 	l = status >= 500 ? LOG_ERROR : ms >= SLOW_MS ? LOG_WARN :
 	    status >= 400 ? LOG_INFO : LOG_DEBUG;
-	if (rid == NULL || rid[0] == '\0') {
-		snprintf(own, sizeof(own), "%d-%lu", (int)getpid(), seq);
-		rid = own;
-	}
-	log_msg(l, "request %.64s %s %.512s -> %d in %ld ms", rid,
+	log_msg(l, "request %s %s %.512s -> %d in %ld ms", req->request_id,
 	    http_method_name(req->method), req->path, status, ms);
+}
+
+/* The request's id: the web server's (nginx's $request_id, passed as
+ * REQUEST_ID) when it is one, else this worker's own, pid-sequence.
+ * Written into own (which holds 65 bytes). */
+static const char *
+request_id(const struct source *src, char *own)
+{
+	static unsigned long	 seq;
+	const char		*rid = param(src, P_REQUEST_ID);
+	size_t			 n;
+
+	seq++;
+	if (rid != NULL && (n = strlen(rid)) > 0 && n <= 64 &&
+	    strspn(rid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._-") == n)
+		return rid;
+	snprintf(own, 65, "%d-%lu", (int)getpid(), seq);
+	return own;
 }
 
 static void
@@ -265,17 +275,22 @@ serve_one(struct ctx *c, struct source *src, struct buf *body,
 {
 	struct request	 req;
 	struct timespec	 t0;
+	char		 own[65];
+	const char	*rid;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	params_scan(src);
+	rid = request_id(src, own);
 	if (request_read(src, &c->conf, body, &req) < 0) {
 		/* Nothing is changed and nobody is left to answer. */
-		log_request(src, &req, 400, &t0);
+		req.request_id = rid;
+		log_request(&req, 400, &t0);
 		return;
 	}
+	req.request_id = rid;
 	req.started = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec;
 	service_handle(c, &req, resp);
-	log_request(src, &req, resp->status, &t0);
+	log_request(&req, resp->status, &t0);
 	response_write(src, resp, out);
 }
 

@@ -30,6 +30,8 @@ static const struct {
 	[ROUTE_PIPELINE] = { { "api", "pipelines", ":uuid" }, M_BIT(M_GET) },
 	[ROUTE_PIPELINE_VARIABLES] = {
 	    { "api", "pipelines", ":uuid", "variables" }, M_BIT(M_GET) },
+	[ROUTE_GIT_BRANCH] = { { "api", "git_branches", ":uuid" },
+	    M_BIT(M_GET) },
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX,
     "one entry per route");

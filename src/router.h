@@ -24,6 +24,7 @@ enum route {
 	ROUTE_PROJECTS,			/* /api/projects */
 	ROUTE_PIPELINE,			/* /api/pipelines/:uuid */
 	ROUTE_PIPELINE_VARIABLES,	/* /api/pipelines/:uuid/variables */
+	ROUTE_GIT_BRANCH,		/* /api/git_branches/:uuid */
 	ROUTE__MAX,
 	ROUTE_NONE = ROUTE__MAX
 };

@@ -146,8 +146,8 @@ run_apply(struct run *r, enum bf_status to, int64_t now, int *changed)
 		return ERR_TRANSITION;
 	if (to == ST_RUNNING)
 		r->started_at = now;
-	else if (to == ST_COMPLETED)
-		r->completed_at = now;
+	else if (to == ST_COMPLETED || to == ST_FAILED)
+		r->completed_at = now;	/* when it ended, as Mage's runs */
 	r->status = to;
 	r->updated_at = now;
 	*changed = 1;

@@ -85,7 +85,8 @@ int	 run_retry_policy(const char *text, struct retry_policy *p);
 /* The seconds to wait before attempt + 1 after attempt failed. */
 int64_t	 run_retry_delay(const struct retry_policy *p, int64_t attempt);
 
-/* Applies a report to r at now: status and its timestamps. Returns
+/* Applies a report to r at now: status and its timestamps (started_at
+ * on running, completed_at when it completed or failed). Returns
  * ERR_OK (with *changed 0 for the same status) or ERR_TRANSITION. */
 enum err run_apply(struct run *r, enum bf_status to, int64_t now,
 	    int *changed);

@@ -55,6 +55,8 @@ static const struct {
 	[ROUTE_PIPELINE_VARIABLES] = { {
 		[M_GET] = h_pipeline_variables,
 		[M_HEAD] = h_pipeline_variables }, 0 },
+	[ROUTE_GIT_BRANCH] = { {
+		[M_GET] = h_git_branch, [M_HEAD] = h_git_branch }, 0 },
 };
 _Static_assert(sizeof(handlers) / sizeof(handlers[0]) == ROUTE__MAX,
     "one entry per route");
@@ -129,13 +131,20 @@ service_idle(struct ctx *c)
 	store_idle(c->store);
 }
 
+/* The headers of every answer: its request's id, what a security
+ * review asks for (answers carry the results of credentials and private
+ * data: never sniffed as another type, never stored by a cache), and
+ * CORS when the conf allows an origin. */
 static void
-cors_headers(const struct ctx *c, const struct request *req,
+base_headers(const struct ctx *c, const struct request *req,
     struct response *resp)
 {
 	const char	*o = c->conf.cors_origin;
 
-	(void)req;
+	if (req->request_id != NULL)
+		resp_header(resp, "X-Request-Id", req->request_id);
+	resp_header(resp, "X-Content-Type-Options", "nosniff");
+	resp_header(resp, "Cache-Control", "no-store");
 	if (o[0] == '\0')
 		return;
 	resp_header(resp, "Access-Control-Allow-Origin", o);
@@ -151,7 +160,8 @@ static int handle(struct ctx *, const struct request *,
 
 /*
  * Mage's error convention (http_error_codes = off): an error answers
- * HTTP 200 with its JSON body, unless the query asks for real codes
+ * HTTP 200 with its JSON body (record_invalid's errors as the strings
+ * Mage's UI shows: see resp_error), unless the query asks for real codes
  * (_http_error_codes with any value, as Mage reads it), or Mage itself
  * would answer with a real status: a refused credential (401), a method
  * a route does not take (405), a path no route has (404).
@@ -304,7 +314,8 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 
 	resp_reset(resp);
 	resp->body.limit = c->conf.max_answer;
-	cors_headers(c, req, resp);
+	resp->mage_errors = !c->conf.http_error_codes;
+	base_headers(c, req, resp);
 	r = route_match(req->path, &m);
 	if (req->method == M_OPTIONS) {
 		resp->status = 204;
@@ -312,12 +323,13 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			route_allow(r, allow, sizeof(allow));
 			resp_header(resp, "Allow", allow);
 		}
-		if (c->conf.cors_origin[0] != '\0') {
+		if (c->conf.cors_origin[0] != '\0' && r != ROUTE_NONE) {
+			/* what the route takes, as Allow says */
 			resp_header(resp, "Access-Control-Allow-Methods",
-			    "GET, POST, PUT, DELETE, OPTIONS");
+			    allow);
 			resp_header(resp, "Access-Control-Allow-Headers",
 			    "Content-Type, X-API-KEY, Authorization, "
-			    "OAUTH-TOKEN, If-Match");
+			    "OAUTH-TOKEN, If-Match, Idempotency-Key");
 			resp_header(resp, "Access-Control-Max-Age", "86400");
 		}
 		return 0;
@@ -385,7 +397,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	if (resp->body.oom) {
 		e = resp->body.over ? ERR_INVALID_QUERY : ERR_INTERNAL;
 		buf_reset(&resp->headers);
-		cors_headers(c, req, resp);
+		base_headers(c, req, resp);
 		resp_error(resp, e, e == ERR_INVALID_QUERY ? "The answer would "
 		    "be larger than max_answer: ask for fewer rows with "
 		    "_limit." : NULL, NULL);
@@ -412,7 +424,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 		store_rollback(c->store);
 	if (e != ERR_OK) {
 		buf_reset(&resp->headers);
-		cors_headers(c, req, resp);
+		base_headers(c, req, resp);
 		resp_error(resp, e, detail, NULL);
 	}
 	return 0;

@@ -180,7 +180,6 @@ class TestClaims(ClaimsCase):
         self.assertIsNone(self.claim())
         (x,) = self.runs(bid)
         self.assertEqual(x["status"], "failed")
-        self.assertIsNone(x["completed_at"])
         self.assertNotIn("exit_code", x["metrics"])
         self.assertIn("lease lapsed", x["metrics"]["error"])
         self.assertEqual(x["metrics"]["executor"], "exec-1")

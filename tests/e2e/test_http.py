@@ -37,6 +37,27 @@ class TestHTTP(HTTPMixin, ServerTestCase):
     def path(self):
         return "/api/backfills/%d" % self.bid
 
+    def test_headers_of_every_answer(self):
+        # a security review's: never sniffed, never cached; and the
+        # request's id (nginx's $request_id) to find it in the logs
+        ids = set()
+        for method, path, body in (
+                ("GET", "/api/backfills/6", None),
+                ("GET", "/api/backfills/999999", None),
+                ("PUT", "/api/backfills/6", {"backfill": {"nope": 1}}),
+                ("GET", "/api/status", None),
+                ("OPTIONS", "/api/backfills", None),
+                ("GET", "/api/nope", None)):
+            with self.subTest(method=method, path=path):
+                r = self.req(method, path, body)
+                self.assertEqual(r.header("X-Content-Type-Options"),
+                                 "nosniff", r.headers)
+                self.assertEqual(r.header("Cache-Control"), "no-store")
+                rid = r.header("X-Request-Id")
+                self.assertRegex(rid or "", r"^[0-9a-f]{32}$")
+                ids.add(rid)
+        self.assertEqual(len(ids), 6)
+
     def test_no_content_length_411(self):
         for method, path in (("PUT", self.path()),
                              ("POST", "/api/pipelines/%s/backfills"

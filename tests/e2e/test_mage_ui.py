@@ -146,6 +146,12 @@ class MageUICase:
         self.assertEqual(p["blocks"], [])
         r = self.ui.call("GET", "/api/pipelines/nope")
         self.assertUIError(r, 404, "record_not_found")
+        # Header: is git set up? (asked every few seconds)
+        r = self.ui.call("GET", "/api/git_branches/test",
+                         [("_format", "with_basic_details")])
+        self.assertEqual(r.status, 200, r)
+        self.assertIs(r.json["git_branch"]["is_git_integration_enabled"],
+                      False)
 
     def test_variables_are_the_pipelines_globals(self):
         self.server.ctl("pipeline", "add", "with_vars", "--variables",
@@ -259,7 +265,8 @@ class MageUICase:
         with self.subTest("a refused save"):
             r = self.save(bid, end_datetime="2023-06-01 00:00:00")
             err = self.assertUIError(r, 400, "record_invalid")
-            self.assertIn("end_datetime", json.dumps(err["errors"]))
+            self.assertEqual(err["errors"], self.field_errors(
+                "end_datetime", "must be at or after start_datetime"))
         with self.subTest("a plan over max_runs"):
             r = self.save(bid, interval_type="second")
             self.assertUIError(r, 400, "record_invalid")
@@ -354,6 +361,9 @@ class TestMageUIHttpErrorCodes(MageUICase, ServerTestCase):
     def wire(self, code):
         return code
 
+    def field_errors(self, field, message):
+        return [{"field": field, "message": message}]
+
 
 class TestMageUIConvention(MageUICase, ServerTestCase):
     """http_error_codes = off: Mage's 200 with the error in the body."""
@@ -362,6 +372,11 @@ class TestMageUIConvention(MageUICase, ServerTestCase):
 
     def wire(self, code):
         return code if code in (401, 405) else 200
+
+    def field_errors(self, field, message):
+        # the strings Mage's error popup shows (it calls replaceAll on
+        # each: an object there crashes the page)
+        return ["%s: %s" % (field, message)]
 
 
 class TestTokenIssueWithoutSecret(ServerTestCase):

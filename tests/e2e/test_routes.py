@@ -204,11 +204,12 @@ class TestRoutes(ServerTestCase):
     # -- OPTIONS ---------------------------------------------------------
 
     def test_options_any_path(self):
+        # (a path no route has gets no Access-Control-Allow-Methods: it
+        # says what the route takes, as Allow does)
         for p in ("/api/backfills", "/api/backfills/%d" % DEMO_ID,
                   "/api/pipelines/%s/backfills" % DEMO_PIPELINE,
                   "/api/pipelines/%s/backfills/%d" % (DEMO_PIPELINE, DEMO_ID),
-                  "/api/status", "/api/nope", "/api/backfills/abc",
-                  "/api/pipelines/no_such/backfills"):
+                  "/api/status", "/api/pipelines/no_such/backfills"):
             for auth in (True, False):
                 with self.subTest(path=p, auth=auth), self.unchanged():
                     r = self.req("OPTIONS", p, auth=auth,
@@ -222,3 +223,14 @@ class TestRoutes(ServerTestCase):
                               "Access-Control-Allow-Headers"):
                         self.assertTrue(r.header(h), "%s missing: %r"
                                         % (h, r.headers))
+                    # the methods CORS allows are the route's, as Allow
+                    self.assertEqual(
+                        r.header("Access-Control-Allow-Methods"),
+                        r.header("Allow"))
+        for p in ("/api/nope", "/api/backfills/abc"):
+            with self.subTest(path=p), self.unchanged():
+                r = self.req("OPTIONS", p,
+                             headers={"Origin": "http://example.com"})
+                self.assertEqual(r.status, 204, r)
+                self.assertIsNone(r.header("Allow"))
+                self.assertIsNone(r.header("Access-Control-Allow-Methods"))

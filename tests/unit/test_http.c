@@ -259,6 +259,7 @@ static const struct {
 	{ ERR_LENGTH_REQUIRED, 411, "length_required", NULL },
 	{ ERR_PRECONDITION, 412, "precondition_failed", NULL },
 	{ ERR_TOO_LARGE, 413, "payload_too_large", NULL },
+	{ ERR_IDEMPOTENCY, 422, "idempotency_key_reused", NULL },
 	{ ERR_INTERNAL, 500, "internal_error", NULL },
 	{ ERR_UNAVAILABLE, 503, "unavailable", NULL },
 };

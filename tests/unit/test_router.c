@@ -75,6 +75,7 @@ START_TEST(each_route)
 	    "arwen_starlight");
 	routes_to("/api/pipelines/arwen_starlight/variables",
 	    ROUTE_PIPELINE_VARIABLES, 0, "arwen_starlight");
+	routes_to("/api/git_branches/test", ROUTE_GIT_BRANCH, 0, "test");
 }
 END_TEST
 

@@ -51,6 +51,11 @@ START_TEST(apply_sets_timestamps)
 	ck_assert_int_eq(run_apply(&r, ST_FAILED, 300, &changed),
 	    ERR_TRANSITION);
 	ck_assert_int_eq(r.status, ST_COMPLETED);
+	/* a failed run ended too, as Mage's runs table shows it */
+	r.status = ST_RUNNING;
+	r.completed_at = 0;
+	ck_assert_int_eq(run_apply(&r, ST_FAILED, 400, &changed), ERR_OK);
+	ck_assert_int_eq(r.completed_at, 400);
 }
 END_TEST
 
