@@ -93,14 +93,14 @@ uninstall: install-stage
 	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || :
 
 man-lint:
-	@EXTRA_PKGS=mandoc scripts/deps.sh
+	@scripts/deps.sh man
 	mandoc -T lint -W warning $(MAN5) $(MAN8)
 
 install-test: all
 	MAKE="$(MAKE)" sh tests/deploy/test_install.sh
 
 deploy-test: all
-	@EXTRA_PKGS="apache2-bin libapache2-mod-fcgid" scripts/deps.sh
+	@scripts/deps.sh build deploy
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/deploy/test_apache.py
 
 deploy-check:
