@@ -54,10 +54,10 @@ all: $(FCGI_BIN) $(CTL_BIN) var
 var:
 	mkdir -p $@
 
-$(BUILD)/%.o: src/%.c src/*.h | $(BUILD) build-probe
+$(BUILD)/%.o: src/%.c src/*.h | build-probe $(BUILD)
 	$(COMPILE) -c $< -o $@
 
-$(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | $(BUILD) build-probe
+$(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | build-probe $(BUILD)
 	@mkdir -p $(BUILD)/unit
 	$(COMPILE) $(shell pkg-config --cflags check) -c $< -o $@
 
@@ -123,7 +123,7 @@ check: deps
 	@$(MAKE) --no-print-directory deploy-check
 	@$(MAKE) --no-print-directory pg-check
 
-$(BUILD)/floor: tests/bench/floor.c | $(BUILD) build-probe
+$(BUILD)/floor: tests/bench/floor.c | build-probe $(BUILD)
 	$(COMPILE) $(LDFLAGS) -o $@ $< -lfcgi
 
 $(BUILD)/prof: tests/bench/prof.c $(CORE_O)
