@@ -172,4 +172,5 @@ deploy-check:
 	@$(MAKE) --no-print-directory docs-test
 
 fresh-test:
+	@scripts/deps.sh fresh
 	sh tests/deploy/fresh_bookworm.sh

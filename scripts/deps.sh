@@ -23,6 +23,7 @@
 #   fuzz        clang and its libFuzzer (make fuzz)
 #   bench       wrk (make bench)
 #   prof        valgrind (make prof)
+#   fresh       debootstrap (make fresh-test)
 #
 # Installing starts no service: while apt-get runs, a policy-rc.d (unless
 # the system has one) refuses every start, so nginx, Apache and
@@ -43,10 +44,11 @@ group() {
 	fuzz) echo clang libclang-rt-14-dev ;;
 	bench) echo wrk ;;
 	prof) echo valgrind ;;
+	fresh) echo debootstrap ;;
 	*) return 1 ;;
 	esac
 }
-ALL="build run spawn-fcgi check deploy man pg fuzz bench prof"
+ALL="build run spawn-fcgi check deploy man pg fuzz bench prof fresh"
 
 install=1
 if [ "${1:-}" = -n ]; then
