@@ -25,8 +25,7 @@
 #                     caller's CPPFLAGS/CFLAGS/LDFLAGS are honoured
 #   make deploy-test  tests/deploy/test_apache.py: the service behind a
 #                     real Apache with mod_fcgid, and as plain CGI through
-#                     cgi-bin/.htaccess (Debian: apache2-bin,
-#                     libapache2-mod-fcgid; about 5 s)
+#                     cgi-bin/.htaccess (about 5 s)
 #   make run-test     tests/deploy/test_make_run.py: make run from a fresh
 #                     clone in a 0700 folder serves, and stops
 #   make docs-test    tests/deploy/test_readme.py: each deployment sequence
@@ -151,16 +150,16 @@ build-test:
 	sh tests/deploy/test_build.sh
 
 deploy-test:
-	@scripts/deps.sh build deploy
+	@scripts/deps.sh build check deploy
 	@$(MAKE) --no-print-directory all
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/deploy/test_apache.py
 
 run-test:
-	@scripts/deps.sh build run deploy
+	@scripts/deps.sh build run check deploy
 	python3 tests/deploy/test_make_run.py
 
 docs-test:
-	@scripts/deps.sh build run spawn-fcgi deploy
+	@scripts/deps.sh build run check deploy
 	python3 tests/deploy/test_readme.py
 
 deploy-check:
