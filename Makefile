@@ -12,17 +12,20 @@ WORKERS	?= $(shell echo $$((4 * $$(nproc 2>/dev/null || echo 1))))
 
 CC	?= cc
 PKGS	= json-c sqlite3 inih libcrypto
+# CPPFLAGS, CFLAGS and LDFLAGS are the caller's (Debian's dpkg-buildflags,
+# say): the project's own flags go beside them, so setting them on the
+# command line never drops -std=gnu11, -Werror or -Isrc.
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
-	   -Wmissing-prototypes -Isrc -DBACKFILLS_VERSION='"$(VERSION)"' \
+BF_CPPFLAGS = -Isrc -DBACKFILLS_VERSION='"$(VERSION)"' \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+BF_CFLAGS = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes
 LDLIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 ifeq ($(SAN),1)
 BUILD	= build-san
-CFLAGS	+= -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+SAN_FLAGS = -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
 	   -fno-omit-frame-pointer
-LDFLAGS	+= -fsanitize=address,undefined
 FCGI_BIN = $(BUILD)/backfills.fcgi
 CTL_BIN	= $(BUILD)/backfillctl
 else
@@ -30,6 +33,9 @@ BUILD	= build
 FCGI_BIN = cgi-bin/backfills.fcgi
 CTL_BIN	= bin/backfillctl
 endif
+# Compiling, and linking (with the same flags, as a compiler driver wants).
+COMPILE	= $(CC) $(BF_CPPFLAGS) $(CPPFLAGS) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
+LINK	= $(CC) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 CORE	= buf errors datetime conf log http router backfill jsonin auth \
 	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame
@@ -41,50 +47,75 @@ UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
 	  tests/unit/test_run
 UNIT_O	= $(UNIT:tests/unit/%=$(BUILD)/unit/%.o)
 
-.PHONY: all run check unit e2e deps bench prof clean
+.PHONY: all run check unit e2e deps build-probe bench prof clean
 
-all: $(FCGI_BIN) $(CTL_BIN)
+# var/: where the shipped conf (conf/backfills.conf) puts the database.
+all: $(FCGI_BIN) $(CTL_BIN) var
 
-$(BUILD)/%.o: src/%.c src/*.h | $(BUILD)
-	$(CC) $(CFLAGS) -c $< -o $@
+var:
+	mkdir -p $@
 
-$(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | $(BUILD)
+$(BUILD)/%.o: src/%.c src/*.h | build-probe $(BUILD)
+	$(COMPILE) -c $< -o $@
+
+$(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | build-probe $(BUILD)
 	@mkdir -p $(BUILD)/unit
-	$(CC) $(CFLAGS) $(shell pkg-config --cflags check) -c $< -o $@
+	$(COMPILE) $(shell pkg-config --cflags check) -c $< -o $@
 
 $(BUILD):
 	mkdir -p $(BUILD)
 
 $(FCGI_BIN): $(CORE_O) $(BUILD)/main.o $(BUILD)/prefork.o $(BUILD)/sandbox.o
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lfcgi -lseccomp
+	$(LINK) -o $@ $^ $(LDLIBS) -lfcgi -lseccomp
 
 $(CTL_BIN): $(CORE_O) $(BUILD)/backfillctl.o $(BUILD)/copy.o
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(LINK) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/unit-runner: $(CORE_O) $(UNIT_O)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
+	$(LINK) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs check)
 
+# Before the first compile: the compiler, pkg-config and each library
+# (its pkg-config module or header) are there, or make stops with the
+# apt-get line of what is missing. Plain make never installs; the targets
+# below that set up (run, check, unit, ...) install as root what they
+# need first (scripts/deps.sh GROUP...).
+build-probe:
+	@{ command -v $(firstword $(CC)) && pkg-config --exists $(PKGS) && \
+	   printf '#include <fcgiapp.h>\n#include <seccomp.h>\n' | \
+	   $(CC) $(BF_CPPFLAGS) $(CPPFLAGS) -E -x c - ; } >/dev/null 2>&1 || \
+	{ scripts/deps.sh -n build && echo "make: $(firstword $(CC))," \
+	    "pkg-config or a library ($(PKGS), libfcgi, libseccomp) is" \
+	    "missing" >&2; exit 1; }
+
+# Every package any target needs (what CI installs first).
 deps:
 	@scripts/deps.sh
 
-run: deps
+run:
+	@scripts/deps.sh build run $(if $(filter spawn-fcgi,$(SUPERVISOR)),spawn-fcgi)
 	@$(MAKE) --no-print-directory all
 	@PORT=$(PORT) DB='$(DB)' WORKERS=$(WORKERS) STOP_WITH_PARENT=1 \
 	    exec scripts/serve.sh
 
-unit: $(BUILD)/unit-runner
+unit:
+	@scripts/deps.sh build check
+	@$(MAKE) --no-print-directory $(BUILD)/unit-runner
 	$(BUILD)/unit-runner
 
 # The whole suite under the pre-fork pool (what make run uses), then the
 # core modules again under spawn-fcgi, which must keep working.
-e2e: all
+e2e:
+	@scripts/deps.sh build run check
+	@$(MAKE) --no-print-directory all
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/e2e/run.py
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) SUPERVISOR=spawn-fcgi \
 	    python3 tests/e2e/run.py test_founding test_routes test_update \
 	    test_concurrency
 
+# Installs every group (the tests', fuzzing's, Apache, PostgreSQL, ...),
+# so that any target works afterwards.
 check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
 	@$(MAKE) --no-print-directory unit
@@ -93,19 +124,22 @@ check: deps
 	@$(MAKE) --no-print-directory deploy-check
 	@$(MAKE) --no-print-directory pg-check
 
-$(BUILD)/floor: tests/bench/floor.c | $(BUILD)
-	$(CC) $(CFLAGS) -o $@ $< -lfcgi
+$(BUILD)/floor: tests/bench/floor.c | build-probe $(BUILD)
+	$(COMPILE) $(LDFLAGS) -o $@ $< -lfcgi
 
 $(BUILD)/prof: tests/bench/prof.c $(CORE_O)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(COMPILE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Instruction counts per request inside the worker (callgrind), by
 # function: where the time of show, list and put goes.
-prof: all $(BUILD)/prof
+prof:
+	@scripts/deps.sh build prof
+	@$(MAKE) --no-print-directory all $(BUILD)/prof
 	@python3 tests/bench/prof.py
 
 # The service against the floor, with wrk (QUICK=1: about a minute).
-bench: deps
+bench:
+	@scripts/deps.sh build run bench
 	@$(MAKE) --no-print-directory all build/floor
 	@python3 tests/bench/bench.py
 

@@ -18,9 +18,13 @@ LOAD_SECONDS	?= 30
 
 .PHONY: fault load
 
-fault: all
+fault:
+	@scripts/deps.sh build run check
+	@$(MAKE) --no-print-directory all
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/fault/run.py
 
-load: all
+load:
+	@scripts/deps.sh build run check
+	@$(MAKE) --no-print-directory all
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) LOAD_SECONDS=$(LOAD_SECONDS) \
 	    python3 tests/fault/load.py

@@ -34,17 +34,23 @@ FUZZ_OPTS_fuzz_auth	= -max_len=4096
 FUZZ_ENV	= ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
-.PHONY: fuzz fuzz-ci fuzz-build fuzz-regress $(FUZZ_HARNESSES:%=fuzz-run-%)
+.PHONY: fuzz fuzz-ci fuzz-build fuzz-regress fuzz-deps \
+	$(FUZZ_HARNESSES:%=fuzz-run-%)
+
+# clang and libFuzzer (scripts/deps.sh: installed as root), before the
+# first fuzz object is compiled.
+fuzz-deps:
+	@scripts/deps.sh build fuzz
 
 fuzz-build: $(FUZZ_BINS)
 
 .SECONDARY: $(FUZZ_CORE_O)
 
-$(FUZZ_DIR)/obj/%.o: src/%.c src/*.h
+$(FUZZ_DIR)/obj/%.o: src/%.c src/*.h | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(FUZZ_DIR)/%: $(FUZZ_SRC)/%.c $(FUZZ_CORE_O) src/*.h
+$(FUZZ_DIR)/%: $(FUZZ_SRC)/%.c $(FUZZ_CORE_O) src/*.h | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< \
 	    $(FUZZ_CORE_O) \

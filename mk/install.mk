@@ -1,37 +1,58 @@
 # Installing, and the deployment checks (issue 7).
 #
 #   make install      binaries to $(PREFIX)/bin, the conf to
-#                     $(PREFIX)/etc/backfills/backfills.conf (never over an
-#                     existing one), the systemd unit to
-#                     $(PREFIX)/lib/systemd/system, the man pages to
-#                     $(PREFIX)/share/man/man5 and man8. PREFIX defaults to
-#                     /usr/local; DESTDIR is prepended to every path (for
-#                     packaging). The unit, the man pages and the conf's
-#                     database line are written for PREFIX and DBDIR.
+#                     $(SYSCONFDIR)/backfills/backfills.conf (never over an
+#                     existing one; SYSCONFDIR is /etc for PREFIX=/usr,
+#                     else $(PREFIX)/etc), the systemd unit to
+#                     $(PREFIX)/lib/systemd/system, the sysusers.d and
+#                     tmpfiles.d files (the user backfills; /run/backfills
+#                     and the database folder) to $(PREFIX)/lib/sysusers.d
+#                     and tmpfiles.d, an nginx site (rendered from
+#                     nginx.conf.example) to $(PREFIX)/share/backfills, the
+#                     man pages to $(PREFIX)/share/man/man5 and man8.
+#                     PREFIX defaults to /usr/local; DESTDIR is prepended
+#                     to every path (for packaging). The files name the
+#                     installed paths (PREFIX, SYSCONFDIR, DBDIR).
 #   make uninstall    removes them; the conf only when it is still as
 #                     installed (PURGE=1: in any case)
 #   make man-lint     mandoc -T lint -W warning on the man pages; fails on
 #                     any warning (Debian: mandoc)
 #   make install-test tests/deploy/test_install.sh: install, reinstall over
 #                     an edited conf and uninstall into a temporary DESTDIR
+#   make build-test   tests/deploy/test_build.sh: plain make on a box
+#                     without the packages stops with the apt-get line,
+#                     each target asks for its package groups, the
+#                     caller's CPPFLAGS/CFLAGS/LDFLAGS are honoured
 #   make deploy-test  tests/deploy/test_apache.py: the service behind a
 #                     real Apache with mod_fcgid, and as plain CGI through
-#                     cgi-bin/.htaccess (Debian: apache2-bin,
-#                     libapache2-mod-fcgid; about 5 s)
-#   make deploy-check the three checks above
+#                     cgi-bin/.htaccess (about 5 s)
+#   make run-test     tests/deploy/test_make_run.py: make run from a fresh
+#                     clone in a 0700 folder serves, and stops
+#   make docs-test    tests/deploy/test_readme.py: each deployment sequence
+#                     of README.md, run as written from a fresh clone
+#   make deploy-check all of the above
+#   make fresh-test   tests/deploy/fresh_bookworm.sh: make and make run in
+#                     a debootstrap chroot of Debian 12 (minbase + git +
+#                     make), counting what they install. Not in make
+#                     check: it downloads about 150 packages (minutes).
 #
-# All take SAN=1 (the sanitizer build) like make check.
+# All take SAN=1 (the sanitizer build) like make check; the fresh clones
+# of run-test, docs-test and fresh-test build the plain build.
 
 PREFIX		?= /usr/local
 DESTDIR		?=
 BINDIR		?= $(PREFIX)/bin
-SYSCONFDIR	?= $(PREFIX)/etc
-MANDIR		?= $(PREFIX)/share/man
+SYSCONFDIR	?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+DATADIR		?= $(PREFIX)/share
+MANDIR		?= $(DATADIR)/man
 UNITDIR		?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR	?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR	?= $(PREFIX)/lib/tmpfiles.d
 # Where the installed conf puts the database (the unit lets the service
 # write only there).
 DBDIR		?= /var/lib/backfills
 CONFDIR		= $(SYSCONFDIR)/backfills
+SHAREDIR	= $(DATADIR)/backfills
 INSTALL		?= install
 
 MAN5		= man/backfills.conf.5
@@ -43,24 +64,37 @@ INSTALL_SED	= -e 's|/usr/local/bin/|$(BINDIR)/|g' \
 		  -e 's|/usr/local/etc/|$(SYSCONFDIR)/|g' \
 		  -e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
 		  -e 's|/var/lib/backfills|$(DBDIR)|g'
+# nginx.conf.example's placeholders in the site it gives production.
+SITE_SED	= -e 's|@SOCKET@|/run/backfills/backfills.sock|g' \
+		  -e 's|@PORT@|80|g' -e 's|@MAX_BODY@|1m|g' -e 's|^    ||'
 
-.PHONY: install uninstall install-stage man-lint install-test deploy-test \
-	deploy-check
+.PHONY: install uninstall install-stage man-lint install-test build-test \
+	deploy-test run-test docs-test deploy-check fresh-test
 
 # The files as installed, rendered into $(STAGE).
 install-stage:
 	@mkdir -p $(STAGE)
 	sed -e 's|^database = .*|database = $(DBDIR)/backfills.db|' \
 	    conf/backfills.conf > $(STAGE)/backfills.conf
-	sed $(INSTALL_SED) conf/backfills.service > $(STAGE)/backfills.service
+	for f in backfills.service backfills.sysusers backfills.tmpfiles; do \
+	    sed $(INSTALL_SED) conf/$$f > $(STAGE)/$$f || exit 1; \
+	done
 	for m in $(MAN5) $(MAN8); do \
 	    sed $(INSTALL_SED) $$m > $(STAGE)/$${m#man/} || exit 1; \
 	done
+	{ echo "# backfills: the nginx site, for /etc/nginx/sites-available/;"; \
+	  echo "# rendered by make install from nginx.conf.example."; \
+	  sed -n '/^ *# >>> site/,/^ *# <<< site/p' nginx.conf.example | \
+	  sed -e '/^ *# >>> site/d' -e '/^ *# <<< site/d' $(SITE_SED); \
+	} > $(STAGE)/nginx-site.conf
+	@! grep -n '@[A-Z_]*@' $(STAGE)/nginx-site.conf || \
+	    { echo "install: a placeholder is left in the nginx site" >&2; exit 1; }
 
 install: all install-stage
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(CONFDIR) \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(MANDIR)/man8
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SHAREDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(FCGI_BIN) $(DESTDIR)$(BINDIR)/backfills.fcgi
 	$(INSTALL) -m 0755 $(CTL_BIN) $(DESTDIR)$(BINDIR)/backfillctl
 	@# The conf holds jwt_secret once set: 0640, never replaced.
@@ -74,12 +108,22 @@ install: all install-stage
 	fi
 	$(INSTALL) -m 0644 $(STAGE)/backfills.service \
 	    $(DESTDIR)$(UNITDIR)/backfills.service
+	$(INSTALL) -m 0644 $(STAGE)/backfills.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/backfills.conf
+	$(INSTALL) -m 0644 $(STAGE)/backfills.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/backfills.conf
+	$(INSTALL) -m 0644 $(STAGE)/nginx-site.conf \
+	    $(DESTDIR)$(SHAREDIR)/nginx-site.conf
 	$(INSTALL) -m 0644 $(MAN5:man/%=$(STAGE)/%) $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0644 $(MAN8:man/%=$(STAGE)/%) $(DESTDIR)$(MANDIR)/man8/
 
 uninstall: install-stage
 	rm -f $(DESTDIR)$(BINDIR)/backfills.fcgi $(DESTDIR)$(BINDIR)/backfillctl
-	rm -f $(DESTDIR)$(UNITDIR)/backfills.service
+	rm -f $(DESTDIR)$(UNITDIR)/backfills.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/backfills.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/backfills.conf \
+	    $(DESTDIR)$(SHAREDIR)/nginx-site.conf
+	rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null || :
 	rm -f $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) \
 	    $(MAN8:man/%=$(DESTDIR)$(MANDIR)/man8/%)
 	@c=$(DESTDIR)$(CONFDIR)/backfills.conf; \
@@ -93,17 +137,39 @@ uninstall: install-stage
 	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || :
 
 man-lint:
-	@EXTRA_PKGS=mandoc scripts/deps.sh
+	@scripts/deps.sh man
 	mandoc -T lint -W warning $(MAN5) $(MAN8)
 
-install-test: all
+install-test:
+	@scripts/deps.sh build run
+	@$(MAKE) --no-print-directory all
 	MAKE="$(MAKE)" sh tests/deploy/test_install.sh
 
-deploy-test: all
-	@EXTRA_PKGS="apache2-bin libapache2-mod-fcgid" scripts/deps.sh
+build-test:
+	@scripts/deps.sh build
+	sh tests/deploy/test_build.sh
+
+deploy-test:
+	@scripts/deps.sh build check deploy
+	@$(MAKE) --no-print-directory all
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/deploy/test_apache.py
+
+run-test:
+	@scripts/deps.sh build run check deploy
+	python3 tests/deploy/test_make_run.py
+
+docs-test:
+	@scripts/deps.sh build run check deploy
+	python3 tests/deploy/test_readme.py
 
 deploy-check:
 	@$(MAKE) --no-print-directory man-lint
 	@$(MAKE) --no-print-directory install-test
+	@$(MAKE) --no-print-directory build-test
 	@$(MAKE) --no-print-directory deploy-test
+	@$(MAKE) --no-print-directory run-test
+	@$(MAKE) --no-print-directory docs-test
+
+fresh-test:
+	@scripts/deps.sh fresh
+	sh tests/deploy/fresh_bookworm.sh

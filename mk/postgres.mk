@@ -13,12 +13,10 @@
 # SAN=1 works as for make check. PG_DIR=/folder uses a running server
 # whose socket is in that folder instead of starting one.
 
-PG_PKGS	= libpq-dev postgresql
-
 .PHONY: pg-check pg-deps pg-bench
 
 pg-deps:
-	@EXTRA_PKGS="$(PG_PKGS)" scripts/deps.sh
+	@scripts/deps.sh build run check pg
 
 # The build is redone by a new make: the libpq that deps may just have
 # installed is only seen by a fresh read of mk/postgres.vars.

@@ -1,23 +1,66 @@
 #!/bin/sh
-# deps.sh: makes sure the Debian 12 packages the project needs are
+# deps.sh: makes sure the Debian 12 packages of the named groups are
 # installed. Silent (and fast) when they all are. Otherwise, as root, it
-# installs the missing ones; as any other user it prints the apt-get line
-# to run and fails.
+# installs the missing ones; as any other user (or with -n) it prints the
+# apt-get line to run and fails.
 #
-#   EXTRA_PKGS="a b"   check (and install) these as well
+#   scripts/deps.sh [-n] GROUP...     no GROUP: every group
+#   -n   never install, only report (what plain `make` does)
+#
+# Each make target asks for the groups it needs (README, "Packages"):
+#   build       the compiler and the libraries' -dev packages (make)
+#   run         nginx in front of the workers, curl, pgrep (make run)
+#   spawn-fcgi  SUPERVISOR=spawn-fcgi make run
+#   check       Check (unit tests), Python, spawn-fcgi (the e2e suite
+#               runs under it too)
+#   deploy      make deploy-check: Apache with mod_fcgid and its Debian
+#               configuration (the README's Apache steps are run as
+#               written), git (fresh clones), iproute2 and systemd's
+#               sysusers and tmpfiles (the README's server steps run in
+#               namespaces)
+#   man         mandoc (make man-lint)
+#   pg          libpq-dev, and postgresql for make pg-check
+#   fuzz        clang and its libFuzzer (make fuzz)
+#   bench       wrk (make bench)
+#   prof        valgrind (make prof)
+#   fresh       debootstrap (make fresh-test)
+#
+# Installing starts no service: while apt-get runs, a policy-rc.d (unless
+# the system has one) refuses every start, so nginx, Apache and
+# PostgreSQL do not come up on their Debian defaults (port 80, a
+# cluster); the tests start their own.
 set -eu
 
-# build: build-essential pkg-config clang; libraries: libfcgi-dev
-# libjson-c-dev libsqlite3-dev libinih-dev libssl-dev libseccomp-dev;
-# tests: check python3 curl procps; fuzzing: libclang-rt-14-dev (clang's
-# libFuzzer); running: libfcgi-bin spawn-fcgi nginx-light sqlite3;
-# make bench: wrk; make prof: valgrind; deployment tests: apache2-bin
-# libapache2-mod-fcgid (Apache, binary and modules only) and mandoc;
-# the PostgreSQL store: libpq-dev, and postgresql for its tests.
-PKGS="build-essential pkg-config clang libfcgi-dev libfcgi-bin spawn-fcgi
-libjson-c-dev libsqlite3-dev sqlite3 libinih-dev libssl-dev libseccomp-dev
-check nginx-light curl python3 procps wrk libclang-rt-14-dev valgrind
-apache2-bin libapache2-mod-fcgid mandoc libpq-dev postgresql ${EXTRA_PKGS:-}"
+group() {
+	case "$1" in
+	build) echo build-essential pkg-config libfcgi-dev libjson-c-dev \
+	    libsqlite3-dev libinih-dev libssl-dev libseccomp-dev ;;
+	run) echo nginx-light curl procps ;;
+	spawn-fcgi) echo spawn-fcgi ;;
+	check) echo check python3 spawn-fcgi ;;
+	deploy) echo apache2 libapache2-mod-fcgid git iproute2 systemd ;;
+	man) echo mandoc ;;
+	pg) echo libpq-dev postgresql ;;
+	fuzz) echo clang libclang-rt-14-dev ;;
+	bench) echo wrk ;;
+	prof) echo valgrind ;;
+	fresh) echo debootstrap ;;
+	*) return 1 ;;
+	esac
+}
+ALL="build run spawn-fcgi check deploy man pg fuzz bench prof fresh"
+
+install=1
+if [ "${1:-}" = -n ]; then
+	install=0
+	shift
+fi
+[ $# -gt 0 ] || set -- $ALL
+PKGS=""
+for g in "$@"; do
+	p=$(group "$g") || { echo "deps: unknown group $g (known: $ALL)" >&2; exit 2; }
+	PKGS="$PKGS $p"
+done
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# shellcheck disable=SC2086
@@ -26,14 +69,17 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 	exit 0
 fi
 
-# Prints the packages of $* that are not installed, each after a space.
+# Prints the packages of $* that are not installed, each after a space
+# (once each, in the order given).
 missing() {
+	# shellcheck disable=SC2046
+	ok=" $(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "$@" \
+	    2>/dev/null | sed -n 's/^installed //p' | tr '\n' ' ')"
+	seen=" "
 	for p in "$@"; do
-		# "install ok installed" (also "hold ok installed"); a package
-		# dpkg has never heard of prints nothing and fails.
-		case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
-		*" installed") ;;
-		*) printf ' %s' "$p" ;;
+		case "$ok$seen" in
+		*" $p "*) ;;
+		*) printf ' %s' "$p"; seen="$seen$p " ;;
 		esac
 	done
 }
@@ -42,13 +88,21 @@ missing() {
 miss=$(missing $PKGS)
 [ -z "$miss" ] && exit 0
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "Missing Debian packages. Run as root:  apt-get install -y$miss" >&2
+if [ "$install" = 0 ] || [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing Debian packages ($*); as root, run:" >&2
+	echo "apt-get install -y$miss" >&2
 	exit 1
 fi
 
 echo "deps: installing$miss" >&2
 export DEBIAN_FRONTEND=noninteractive
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\n# scripts/deps.sh: no service starts while it installs\nexit 101\n' \
+	    > /usr/sbin/policy-rc.d
+	chmod 0755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+	trap 'exit 1' INT TERM HUP
+fi
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $miss

@@ -12,7 +12,9 @@
 #                             a postgresql:// URI is used as is (its demo
 #                             data added by init --demo where missing)
 #   WORKERS=4 x $(nproc)      FastCGI worker processes
-#   RUNDIR=run                conf, socket, pid files, nginx logs and temp
+#   RUNDIR=run                conf, socket, pid files, nginx logs and temp;
+#                             as root, /run/backfills-<checksum of the
+#                             checkout's path> (see below)
 #   BASE_CONF=conf/demo.conf  the conf the run's conf starts from
 #   EXTRA_CONF=""             "key = value" lines appended (later keys win)
 #   SUPERVISOR=prefork        prefork: backfills.fcgi -s SOCK -n N (restarts
@@ -47,6 +49,12 @@ case "$DB" in
 postgres://*|postgresql://*) DB_URI=1 ;;
 *) DB_URI=0; DB=$(abs "$DB") ;;
 esac
+# As root, nginx's workers run as www-data, which cannot enter a checkout
+# under a 0700 home such as /root: the run folder is then root's own under
+# /run (root:www-data 0750, below), one per checkout.
+if [ -z "${RUNDIR:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	RUNDIR=/run/backfills-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)
+fi
 RUNDIR=$(abs "${RUNDIR:-run}")
 BASE_CONF=$(abs "${BASE_CONF:-conf/demo.conf}")
 EXTRA_CONF=${EXTRA_CONF:-}
@@ -145,9 +153,9 @@ if [ "$(id -u)" -eq 0 ]; then
 	chgrp www-data "$RUNDIR"
 	chmod 0750 "$RUNDIR"
 	if ! runuser -u www-data -- test -x "$RUNDIR/." 2>/dev/null; then
-		die "nginx's user www-data cannot reach $RUNDIR: make the" \
-		    "folders above it enterable (chmod o+x), or run as a user" \
-		    "other than root"
+		die "nginx's user www-data cannot reach $RUNDIR: choose a" \
+		    "RUNDIR whose folders above it www-data may enter, or" \
+		    "leave RUNDIR unset"
 	fi
 	SOCK_MODE=0660
 	SOCK_GROUP=www-data
@@ -310,6 +318,7 @@ rm -f "$RUNDIR/status.out"
 
 printf 'Serving on http://127.0.0.1:%s/api/ (%s workers, database %s). Ctrl-C stops.\n' \
     "$PORT" "$WORKERS" "$DB"
+say "Run folder (nginx.conf, error.log, the socket): $RUNDIR"
 if [ -n "$MAGE_UI" ]; then
 	printf "Mage's UI: http://127.0.0.1:%s/pipelines/arwen_starlight/backfills\n" "$PORT"
 	printf "(127.0.0.1, not localhost: on localhost Mage's UI calls port 6789)\n"

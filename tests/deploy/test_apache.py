@@ -12,7 +12,7 @@ cases through it, and stops it by its pid:
                   FcgidInitialEnv)
   cgi             the shared-host layout: cgi-bin/ copied into a document
                   root with cgi-bin/.htaccess and the document root's
-                  .htaccess documented in it; no mod_fcgid, so plain CGI
+                  conf/docroot.htaccess; no mod_fcgid, so plain CGI
                   (mod_cgid), the conf found beside the binary
   htaccess-fcgid  the same layout on a host that has mod_fcgid (the
                   <IfModule mod_fcgid.c> branch of cgi-bin/.htaccess)
@@ -66,6 +66,7 @@ MODULES = os.environ.get("APACHE_MODULES", "/usr/lib/apache2/modules")
 APACHE_USER = os.environ.get("APACHE_USER", "www-data")
 VHOST = os.path.join(ROOT, "conf", "apache-fcgid.conf")
 HTACCESS = os.path.join(ROOT, "cgi-bin", ".htaccess")
+DOCROOT_HTACCESS = os.path.join(ROOT, "conf", "docroot.htaccess")
 KEEP = os.environ.get("DEPLOY_KEEP") == "1"
 MODES = ["fcgid", "cgi", "htaccess-fcgid"]
 
@@ -192,24 +193,10 @@ def run(argv, **kw):
 
 
 def docroot_htaccess():
-    """The lines cgi-bin/.htaccess documents for the document root's
-    .htaccess, between its markers, uncommented."""
-    out, inside = [], False
-    with open(HTACCESS) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("# >>> document root .htaccess"):
-                inside = True
-            elif line.startswith("# <<<"):
-                inside = False
-            elif inside:
-                if not line.startswith("# "):
-                    raise RuntimeError("%s: a line between the markers "
-                                       "does not start with '# '" % HTACCESS)
-                out.append(line[2:])
-    if not out:
-        raise RuntimeError("%s: no document root block found" % HTACCESS)
-    return "\n".join(out) + "\n"
+    """What a shared host's document root .htaccess gets appended
+    (README, "Shared hosting")."""
+    with open(DOCROOT_HTACCESS) as f:
+        return f.read()
 
 
 MODULES_COMMON = ["mpm_event", "authz_core", "alias", "headers", "rewrite"]

@@ -10,8 +10,10 @@
 #   3. make uninstall removes every file but the edited conf, which
 #      make uninstall PURGE=1 then removes; an unedited conf goes with a
 #      plain make uninstall.
-#   4. PREFIX=/opt/backfills DBDIR=/srv/bf: the unit, the man pages and
-#      the conf name those paths.
+#   4. PREFIX=/opt/backfills DBDIR=/srv/bf: the unit, the man pages, the
+#      conf and the tmpfiles.d and sysusers.d files name those paths.
+#   5. PREFIX=/usr: the conf in /etc/backfills (not /usr/etc), the rest
+#      under /usr/lib and /usr/share.
 #
 # Run from make install-test (MAKE is passed on; SAN=1 as well, through
 # MAKEFLAGS). Prints one line per check and "N passed, N failed"; exits 1
@@ -40,9 +42,14 @@ d=$tmp/root
 P=$d/usr/local
 conf=$P/etc/backfills/backfills.conf
 unit=$P/lib/systemd/system/backfills.service
+sysusers=$P/lib/sysusers.d/backfills.conf
+tmpfiles=$P/lib/tmpfiles.d/backfills.conf
+site=$P/share/backfills/nginx-site.conf
 files="$P/bin/backfills.fcgi:755 $P/bin/backfillctl:755 $conf:640
-$unit:644 $P/share/man/man5/backfills.conf.5:644
+$unit:644 $sysusers:644 $tmpfiles:644 $site:644
+$P/share/man/man5/backfills.conf.5:644
 $P/share/man/man8/backfills.fcgi.8:644 $P/share/man/man8/backfillctl.8:644"
+nfiles=10
 
 # -- 1. install -------------------------------------------------------------
 
@@ -51,11 +58,48 @@ check "make install DESTDIR PREFIX=/usr/local" \
 for f in $files; do
 	check "installed ${f%:*} (mode ${f##*:})" mode_is "${f%:*}" "${f##*:}"
 done
-check "nothing else installed" test "$(find "$d" -type f | wc -l)" -eq 7
+check "nothing else installed" test "$(find "$d" -type f | wc -l)" -eq $nfiles
 check "the unit runs the installed binary with the installed conf" \
 	grep -qx 'ExecStart=/usr/local/bin/backfills.fcgi -c /usr/local/etc/backfills/backfills.conf -s /run/backfills/backfills.sock -n 4 -M 0660 -G www-data' "$unit"
 check "the conf names /var/lib/backfills/backfills.db" \
 	grep -qx 'database = /var/lib/backfills/backfills.db' "$conf"
+check "the unit makes its folders from the tmpfiles.d file" \
+	grep -qx 'ExecStartPre=+/usr/bin/systemd-tmpfiles --create backfills.conf' "$unit"
+check "sysusers.d: the system user backfills, home /var/lib/backfills" \
+	grep -qx 'u backfills - "backfills API service" /var/lib/backfills' "$sysusers"
+check "tmpfiles.d: /var/lib/backfills, /run/backfills (group www-data), the conf root:backfills 0640" \
+	sh -c "grep -qx 'd /var/lib/backfills 0750 backfills backfills -' '$tmpfiles' &&
+	    grep -qx 'd /run/backfills 0750 backfills www-data -' '$tmpfiles' &&
+	    grep -qx 'z /usr/local/etc/backfills/backfills.conf 0640 root backfills -' '$tmpfiles'"
+# Applied to a scratch root (its /etc/passwd and group copied from this
+# system's): the user, the folders with their owners, the conf's group.
+if [ "$(id -u)" -eq 0 ] && command -v systemd-tmpfiles >/dev/null 2>&1; then
+	s=$tmp/sysroot
+	mkdir -p "$s/etc" "$s/usr/local/etc/backfills"
+	cp /etc/passwd /etc/group "$s/etc/"
+	cp "$conf" "$s/usr/local/etc/backfills/"
+	check "systemd-sysusers and systemd-tmpfiles apply them (--root)" \
+		sh -c "systemd-sysusers --root='$s' '$sysusers' &&
+		    systemd-tmpfiles --root='$s' --create '$tmpfiles'"
+	ids() { stat -c '%u:%g %a' "$1" 2>/dev/null; }
+	u=$(sed -n 's/^backfills:[^:]*:\([0-9]*\):\([0-9]*\):.*/\1:\2/p' "$s/etc/passwd")
+	w=$(getent group www-data | cut -d: -f3)
+	check "... backfills:backfills 0750 /var/lib/backfills" \
+		test "$(ids "$s/var/lib/backfills")" = "$u 750"
+	check "... backfills:www-data 0750 /run/backfills" \
+		test "$(ids "$s/run/backfills")" = "${u%:*}:$w 750"
+	check "... root:backfills 0640 the conf" \
+		test "$(ids "$s/usr/local/etc/backfills/backfills.conf")" = "0:${u#*:} 640"
+fi
+check "the nginx site names the socket the unit binds, no placeholder left" \
+	sh -c "grep -q 'server unix:/run/backfills/backfills.sock;' '$site' &&
+	    ! grep -q '@[A-Z_]*@' '$site'"
+if command -v nginx >/dev/null 2>&1; then
+	printf 'pid %s/nginx.pid;\nerror_log stderr;\nevents { }\nhttp { include %s; }\n' \
+		"$tmp" "$site" > "$tmp/nginx.conf"
+	check "nginx -t accepts the site inside an http block" \
+		env PATH="$PATH:/usr/sbin" nginx -t -q -c "$tmp/nginx.conf"
+fi
 grep -v '^database = ' conf/backfills.conf > "$tmp/expect"
 check "the conf is the shipped one otherwise" \
 	sh -c "grep -v '^database = ' '$conf' | cmp -s - '$tmp/expect'"
@@ -114,16 +158,42 @@ check "make install PREFIX=/opt/backfills DBDIR=/srv/bf" \
 	mk install DESTDIR="$d2" PREFIX=/opt/backfills DBDIR=/srv/bf
 check "the unit names /opt/backfills and /srv/bf" \
 	sh -c "grep -qx 'ExecStart=/opt/backfills/bin/backfills.fcgi -c /opt/backfills/etc/backfills/backfills.conf -s /run/backfills/backfills.sock -n 4 -M 0660 -G www-data' '$O/lib/systemd/system/backfills.service' &&
-	    grep -qx 'ReadWritePaths=/srv/bf' '$O/lib/systemd/system/backfills.service' &&
+	    grep -qx 'ReadWritePaths=/srv/bf /run/backfills' '$O/lib/systemd/system/backfills.service' &&
 	    ! grep -q '/usr/local' '$O/lib/systemd/system/backfills.service'"
 check "the conf names /srv/bf/backfills.db" \
 	grep -qx 'database = /srv/bf/backfills.db' "$O/etc/backfills/backfills.conf"
+check "tmpfiles.d and sysusers.d name /srv/bf and /opt/backfills/etc" \
+	sh -c "grep -qx 'd /srv/bf 0750 backfills backfills -' '$O/lib/tmpfiles.d/backfills.conf' &&
+	    grep -qx 'z /opt/backfills/etc/backfills/backfills.conf 0640 root backfills -' '$O/lib/tmpfiles.d/backfills.conf' &&
+	    grep -q ' /srv/bf\$' '$O/lib/sysusers.d/backfills.conf'"
 check "the man pages name /opt/backfills/etc" \
 	sh -c "grep -q '/opt/backfills/etc/backfills/backfills.conf' '$O/share/man/man8/backfills.fcgi.8' &&
 	    ! grep -q '/usr/local' '$O/share/man/man8/backfills.fcgi.8'"
 check "make uninstall PREFIX=/opt/backfills" \
 	mk uninstall DESTDIR="$d2" PREFIX=/opt/backfills DBDIR=/srv/bf
 check "nothing left" test "$(find "$d2" -type f | wc -l)" -eq 0
+
+# -- 5. PREFIX=/usr ---------------------------------------------------------
+
+d3=$tmp/usr
+check "make install PREFIX=/usr" mk install DESTDIR="$d3" PREFIX=/usr
+check "the conf in /etc/backfills, not /usr/etc" \
+	sh -c "[ -f '$d3/etc/backfills/backfills.conf' ] && [ ! -e '$d3/usr/etc' ]"
+check "the unit, sysusers.d, tmpfiles.d in /usr/lib; the site in /usr/share" \
+	sh -c "[ -f '$d3/usr/lib/systemd/system/backfills.service' ] &&
+	    [ -f '$d3/usr/lib/sysusers.d/backfills.conf' ] &&
+	    [ -f '$d3/usr/lib/tmpfiles.d/backfills.conf' ] &&
+	    [ -f '$d3/usr/share/backfills/nginx-site.conf' ]"
+check "the unit names /usr/bin and /etc/backfills" \
+	grep -qx 'ExecStart=/usr/bin/backfills.fcgi -c /etc/backfills/backfills.conf -s /run/backfills/backfills.sock -n 4 -M 0660 -G www-data' \
+	"$d3/usr/lib/systemd/system/backfills.service"
+check "tmpfiles.d names /etc/backfills/backfills.conf" \
+	grep -qx 'z /etc/backfills/backfills.conf 0640 root backfills -' \
+	"$d3/usr/lib/tmpfiles.d/backfills.conf"
+check "installed: $nfiles files" test "$(find "$d3" -type f | wc -l)" -eq $nfiles
+check "make uninstall PREFIX=/usr leaves nothing" \
+	sh -c "$MAKE --no-print-directory uninstall DESTDIR='$d3' PREFIX=/usr &&
+	    [ \"\$(find '$d3' -type f | wc -l)\" -eq 0 ]"
 
 if [ "$failed" -eq 0 ]; then
 	rm -rf "$tmp"
