@@ -1,3 +1,4 @@
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ conf_defaults(struct conf *c)
 	c->sandbox = 1;
 	c->http_error_codes = 1;
 	snprintf(c->project_name, sizeof(c->project_name), "backfills");
+	snprintf(c->metrics_allow, sizeof(c->metrics_allow), "127.0.0.1 ::1");
 	c->run_lease = 60;
 	c->request_deadline = 25;
 	c->retry.retries = 0;
@@ -144,6 +146,28 @@ set_str(char *dst, size_t dstlen, const char *v)
 	return (size_t)snprintf(dst, dstlen, "%s", v) < dstlen ? 0 : -1;
 }
 
+/* Whether every entry of a list of addresses and networks parses. */
+static int
+addr_list_ok(const char *v)
+{
+	char	 one[64];
+	size_t	 n;
+
+	for (;;) {
+		v += strspn(v, " ,");
+		if (*v == '\0')
+			return 1;
+		n = strcspn(v, " ,");
+		if (n >= sizeof(one))
+			return 0;
+		memcpy(one, v, n);
+		one[n] = '\0';
+		if (addr_match(one, NULL) < 0)
+			return 0;
+		v += n;
+	}
+}
+
 /* inih callback: returns 1 to go on, 0 to stop with err set. */
 static int
 on_key(void *user, const char *section, const char *key, const char *v)
@@ -226,6 +250,15 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be 1 to 180 characters";
 		rc = v[0] == '\0' || strlen(v) > VALUE_MAX ? -1 :
 		    set_str(c->project_name, sizeof(c->project_name), v);
+	} else if (strcmp(key, "metrics_allow") == 0) {
+		why = "must be addresses or networks (a.b.c.d/n, ::1), "
+		    "separated by spaces or commas, up to 180 characters";
+		rc = strlen(v) > VALUE_MAX || !addr_list_ok(v) ? -1 :
+		    set_str(c->metrics_allow, sizeof(c->metrics_allow), v);
+	} else if (strcmp(key, "max_requests") == 0) {
+		why = "must be a whole number from 0 (no limit) to 1000000000";
+		if ((rc = parse_num(v, 0, 1000000000, 0, &n)) == 0)
+			c->max_requests = n;
 	} else if (strcmp(key, "run_lease") == 0) {
 		why = "must be seconds from 5 to 86400 (s, m, h suffixes)";
 		if ((rc = parse_seconds(v, 5, 86400, &n)) == 0)
@@ -364,4 +397,61 @@ conf_locate(const char *flag, char *out, size_t outlen, char *err,
 	snprintf(err, errlen, "no conf: pass -c FILE, set BACKFILLS_CONF, "
 	    "or put one at %s or %s", a, b);
 	return -1;
+}
+
+int
+addr_match(const char *entry, const char *addr)
+{
+	unsigned char	 net[16], a[16];
+	char		 host[64], *slash;
+	int		 af, bits, len, i;
+
+	if (snprintf(host, sizeof(host), "%s", entry) >= (int)sizeof(host))
+		return -1;
+	bits = -1;
+	if ((slash = strchr(host, '/')) != NULL) {
+		*slash++ = '\0';
+		if (*slash < '0' || *slash > '9' || strlen(slash) > 3)
+			return -1;
+		bits = atoi(slash);
+	}
+	af = strchr(host, ':') != NULL ? AF_INET6 : AF_INET;
+	len = af == AF_INET ? 4 : 16;
+	if (inet_pton(af, host, net) != 1 || bits > len * 8)
+		return -1;
+	if (bits < 0)
+		bits = len * 8;
+	if (addr == NULL || inet_pton(af, addr, a) != 1)
+		return 0;
+	for (i = 0; i < len && bits > 0; i++, bits -= 8) {
+		unsigned char m = bits >= 8 ? 0xff :
+		    (unsigned char)(0xff << (8 - bits));
+
+		if ((a[i] & m) != (net[i] & m))
+			return 0;
+	}
+	return 1;
+}
+
+int
+addr_allowed(const char *list, const char *addr)
+{
+	char	 one[64];
+	size_t	 n;
+
+	if (addr == NULL)
+		return 0;
+	for (;;) {
+		list += strspn(list, " ,");
+		if (*list == '\0')
+			return 0;
+		n = strcspn(list, " ,");
+		if (n < sizeof(one)) {
+			memcpy(one, list, n);
+			one[n] = '\0';
+			if (addr_match(one, addr) == 1)
+				return 1;
+		}
+		list += n;
+	}
 }

@@ -28,6 +28,10 @@ struct conf {
 	int		 http_error_codes;	/* errors answer their status;
 						 * off: Mage's 200 (README) */
 	char		 project_name[256];	/* GET /api/projects */
+	char		 metrics_allow[512];	/* addresses and networks that
+						 * may scrape /api/metrics;
+						 * "": nobody */
+	int64_t		 max_requests;		/* a worker's; 0: no limit */
 	int64_t		 run_lease;		/* seconds a claim holds */
 	int64_t		 request_deadline;	/* seconds; 0: none */
 	struct {				/* the default retry policy */
@@ -52,5 +56,13 @@ int	conf_load(struct conf *c, const char *path, char *err, size_t errlen);
  * from it. Writes the path into out and returns 0, or -1 with a reason. */
 int	conf_locate(const char *flag, char *out, size_t outlen,
 	    char *err, size_t errlen);
+
+/* Whether address addr (text) is in the network entry ("a.b.c.d",
+ * "a.b.c.d/n", IPv6 likewise): 1 or 0, -1 when entry does not parse (addr
+ * NULL: only parses entry). */
+int	addr_match(const char *entry, const char *addr);
+
+/* Whether addr is in one of a list's entries (spaces or commas). */
+int	addr_allowed(const char *list, const char *addr);
 
 #endif

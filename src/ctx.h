@@ -17,6 +17,7 @@
 struct store;
 struct auth_cache;
 struct wlock;
+struct metrics;
 
 struct ctx {
 	struct conf		 conf;
@@ -24,6 +25,8 @@ struct ctx {
 	struct auth_cache	*auth;		/* access.c's, made on use */
 	struct wlock		*wlock;		/* the pool's write queue, or
 						 * NULL; set after service_init */
+	struct metrics		*metrics;	/* the pool's counters, or this
+						 * process's; may be NULL */
 	int64_t			 swept_at;	/* the last look for lapsed
 						 * leases (service_idle) */
 	unsigned char		 who[32];	/* the request's credentials

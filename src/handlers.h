@@ -15,6 +15,10 @@
 typedef void (*handler_fn)(struct ctx *, const struct request *,
     const struct route_match *, struct response *);
 
+/* h_metrics.c */
+void	h_metrics(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+
 /* h_status.c */
 void	h_status(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);

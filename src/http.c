@@ -35,6 +35,7 @@ void
 resp_reset(struct response *r)
 {
 	r->status = 200;
+	r->content_type = NULL;
 	buf_reset(&r->headers);
 	buf_reset(&r->body);
 }
@@ -64,6 +65,7 @@ resp_error(struct response *r, enum err e, const char *detail,
 	size_t		 i;
 
 	r->status = err_code(e);
+	r->content_type = NULL;
 	buf_reset(&r->body);
 	buf_puts(&r->body, "{\"error\": {\"code\": ");
 	buf_int(&r->body, r->status);

@@ -46,6 +46,7 @@ struct request {
 	const char	*idempotency_key;	/* Idempotency-Key */
 	const char	*request_id;	/* answered as X-Request-Id; may be
 					 * NULL (no such header then) */
+	const char	*remote_addr;	/* the client's address, or NULL */
 	int64_t		 started;	/* when it arrived: wlock_now_ns(),
 					 * 0 for no deadline */
 	enum body_state	 body_state;
@@ -59,6 +60,9 @@ struct response {
 	struct buf	 body;
 	int		 mage_errors;	/* record_invalid's errors as Mage's
 					 * "field: message" strings */
+	const char	*content_type;	/* NULL: application/json */
+	int		 route;		/* the enum route answering, or
+					 * ROUTE_NONE (metrics) */
 };
 
 enum method	 http_method(const char *);

@@ -5,6 +5,8 @@
  * libfcgi: it turns params and streams into a struct request and writes
  * the struct response back.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcgiapp.h>
 #include <malloc.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "prefork.h"
 #include "sandbox.h"
 #include "service.h"
@@ -41,7 +44,8 @@ on_term(int sig)
 enum param {
 	P_METHOD, P_PATH_INFO, P_SCRIPT_URL, P_QUERY, P_IF_MATCH, P_API_KEY,
 	P_AUTHORIZATION, P_REDIRECT_AUTHORIZATION, P_OAUTH_TOKEN, P_COOKIE,
-	P_ORIGIN, P_CONTENT_LENGTH, P_REQUEST_ID, P_IDEMPOTENCY_KEY, P__MAX
+	P_ORIGIN, P_CONTENT_LENGTH, P_REQUEST_ID, P_IDEMPOTENCY_KEY,
+	P_REMOTE_ADDR, P__MAX
 };
 
 static const struct {
@@ -63,6 +67,7 @@ static const struct {
 	P(P_CONTENT_LENGTH, "CONTENT_LENGTH"),
 	P(P_REQUEST_ID, "REQUEST_ID"),
 	P(P_IDEMPOTENCY_KEY, "HTTP_IDEMPOTENCY_KEY"),
+	P(P_REMOTE_ADDR, "REMOTE_ADDR"),
 #undef P
 };
 
@@ -156,6 +161,7 @@ request_read(const struct source *src, const struct conf *conf,
 	req->cookie = param(src, P_COOKIE);
 	req->origin = param(src, P_ORIGIN);
 	req->idempotency_key = param(src, P_IDEMPOTENCY_KEY);
+	req->remote_addr = param(src, P_REMOTE_ADDR);
 
 	buf_reset(body);
 	cl = param(src, P_CONTENT_LENGTH);
@@ -217,8 +223,9 @@ response_write(const struct source *src, const struct response *resp,
 	buf_printf(out, "Status: %d %s\r\n", resp->status,
 	    http_reason(resp->status));
 	if (resp->status != 204)
-		buf_printf(out, "Content-Type: application/json\r\n"
-		    "Content-Length: %zu\r\n", resp->body.len);
+		buf_printf(out, "Content-Type: %s\r\n"
+		    "Content-Length: %zu\r\n", resp->content_type != NULL ?
+		    resp->content_type : "application/json", resp->body.len);
 	buf_add(out, resp->headers.data, resp->headers.len);
 	buf_add(out, "\r\n", 2);
 	output(src, out->data, out->len);
@@ -234,16 +241,23 @@ response_write(const struct source *src, const struct response *resp,
 /* Logs one request: 5xx as errors, slow ones as warnings, other
  * refusals at info, the rest at debug. Only the method, the path (never
  * the query, which may hold an api_key), status and duration. */
+/* Microseconds since t0 (CLOCK_MONOTONIC). */
+static int64_t
+micros_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000;
+}
+
 static void
 log_request(const struct request *req, int status, const struct timespec *t0)
 {
-	struct timespec		 t1;
-	long			 ms;
+	long			 ms = (long)(micros_since(t0) / 1000);
 	enum log_level		 l;
 
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	ms = (t1.tv_sec - t0->tv_sec) * 1000 +
-	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
 	l = status >= 500 ? LOG_ERROR : ms >= SLOW_MS ? LOG_WARN :
 	    status >= 400 ? LOG_INFO : LOG_DEBUG;
 	log_msg(l, "request %s %s %.512s -> %d in %ld ms", req->request_id,
@@ -289,7 +303,11 @@ serve_one(struct ctx *c, struct source *src, struct buf *body,
 	}
 	req.request_id = rid;
 	req.started = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec;
+	metrics_busy(c->metrics, 1);
 	service_handle(c, &req, resp);
+	metrics_busy(c->metrics, -1);
+	metrics_request(c->metrics, req.method, (enum route)resp->route,
+	    resp->status, micros_since(&t0));
 	log_request(&req, resp->status, &t0);
 	response_write(src, resp, out);
 }
@@ -304,12 +322,14 @@ usage(void)
 	exit(2);
 }
 
-/* What one worker needs: the service, the config, reused buffers. */
+/* What one worker needs: the service, the config, reused buffers; and
+ * the conf's path as given, for a reload. */
 struct worker {
 	struct ctx	*c;
 	struct buf	*body;
 	struct buf	*out;
 	struct response	*resp;
+	const char	*conf_flag;
 };
 
 /* A buffer that grew past this for one request is given back after it:
@@ -345,6 +365,7 @@ worker_loop(int fd, void *arg)
 	sigset_t	 term;
 	FCGX_Request	 fr;
 	struct source	 src;
+	int64_t		 served = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_term;	/* no SA_RESTART: accept() returns */
@@ -368,6 +389,7 @@ worker_loop(int fd, void *arg)
 	sigaddset(&term, SIGTERM);
 	sigaddset(&term, SIGINT);
 	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+		served++;
 		/* A stop asked for mid-request waits until it is answered: no
 		 * read or write of this request sees EINTR. */
 		sigprocmask(SIG_BLOCK, &term, NULL);
@@ -386,6 +408,10 @@ worker_loop(int fd, void *arg)
 		shrink(w);
 		service_idle(w->c);
 		sigprocmask(SIG_UNBLOCK, &term, NULL);
+		/* recycled: the pool starts another in its place */
+		if (w->c->conf.max_requests > 0 &&
+		    served >= w->c->conf.max_requests)
+			break;
 	}
 	FCGX_Free(&fr, 1);
 	log_msg(LOG_INFO, "worker stopped");
@@ -396,6 +422,68 @@ worker_loop(int fd, void *arg)
 	return 0;
 }
 
+/*
+ * The conf read again on SIGHUP, in the pool's parent: the workers it
+ * forks from now on serve with it. One that does not load (or lacks a
+ * jwt_secret it needs) is logged and the old one kept. The socket and
+ * the pool's size are the command line's: a reload keeps them.
+ */
+static int
+reload(void *arg)
+{
+	struct worker	*w = arg;
+	struct conf	 nc;
+	char		 path[PATH_MAX], err[512];
+
+	conf_defaults(&nc);
+	if (conf_locate(w->conf_flag, path, sizeof(path), err,
+	    sizeof(err)) < 0 || conf_load(&nc, path, err, sizeof(err)) < 0) {
+		log_msg(LOG_ERROR, "reload: %s; the conf in use is kept", err);
+		return -1;
+	}
+	if (nc.require_auth && nc.jwt_secret[0] == '\0') {
+		log_msg(LOG_ERROR, "reload: %s: require_authentication is on "
+		    "but jwt_secret is not set; the conf in use is kept",
+		    nc.path);
+		return -1;
+	}
+	w->c->conf = nc;
+	log_set_level(nc.log_level);
+	log_msg(LOG_INFO, "reload: %s read", nc.path);
+	return 0;
+}
+
+/*
+ * A listening socket systemd passed (socket activation, sd_listen_fds(3):
+ * LISTEN_PID names this process, LISTEN_FDS counts the sockets from fd
+ * 3): the pool then serves on fd 3, and a restart of the pool leaves the
+ * socket to systemd, where connections wait instead of being refused.
+ * The protocol is three variables and a file descriptor, stable since
+ * systemd 183; reading them here spares a dependency on libsystemd.
+ * Returns fd 3, or -1 when there is none.
+ */
+static int
+systemd_socket(void)
+{
+	const char	*pid = getenv("LISTEN_PID"), *n = getenv("LISTEN_FDS");
+	int		 listening = 0;
+	socklen_t	 len = sizeof(listening);
+
+	if (pid == NULL || n == NULL || strtol(pid, NULL, 10) != getpid() ||
+	    strcmp(n, "1") != 0)
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 ||
+	    !listening) {
+		log_msg(LOG_ERROR, "LISTEN_FDS: fd 3 is not a listening "
+		    "socket; ignored");
+		return -1;
+	}
+	return 3;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -403,7 +491,8 @@ main(int argc, char *argv[])
 	struct ctx	 c;
 	struct response	 resp = { 0 };
 	struct buf	 body = { 0 }, out = { 0 };
-	struct worker	 w = { &c, &body, &out, &resp };
+	struct worker	 w = { &c, &body, &out, &resp, NULL };
+	struct prefork_hooks hooks = { reload, NULL, 0 };
 	struct source	 src = { NULL };
 	const char	*flag = NULL, *sock = NULL, *group = NULL;
 	char		 path[PATH_MAX], err[512], *end;
@@ -473,13 +562,21 @@ main(int argc, char *argv[])
 		log_msg(LOG_WARN, "database %s: %s (will retry per request)",
 		    conf.database, err);
 	service_init(&c, &conf);
+	w.conf_flag = flag;
+	/* Counted across the pool's workers when there is one, else by this
+	 * process alone. */
+	c.metrics = metrics_create();
 
 	if (sock != NULL) {
-		if ((fd = prefork_listen(sock, (mode_t)mode, group)) < 0)
+		if ((fd = systemd_socket()) >= 0)
+			hooks.keep_socket = 1;
+		else if ((fd = prefork_listen(sock, (mode_t)mode, group)) < 0)
 			return 1;
 		/* The pool's writers queue for the write lock here. */
 		c.wlock = wlock_create();
-		return prefork_run(fd, sock, (int)workers, worker_loop, &w);
+		hooks.metrics = c.metrics;
+		return prefork_run(fd, sock, (int)workers, worker_loop, &w,
+		    &hooks);
 	}
 	if (FCGX_Init() != 0) {
 		fprintf(stderr, "backfills.fcgi: FCGX_Init failed\n");

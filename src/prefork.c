@@ -14,19 +14,22 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "prefork.h"
 
 #define WORKERS_MAX	256
 
 #define STOP_GRACE	30	/* seconds a stopping worker may take */
 
-static volatile sig_atomic_t got_term, got_alarm;
+static volatile sig_atomic_t got_term, got_alarm, got_hup;
 
 static void
 on_term(int sig)
 {
 	if (sig == SIGALRM)
 		got_alarm = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
 	else
 		got_term = 1;
 }
@@ -87,7 +90,7 @@ spawn(int fd, int (*worker)(int, void *), void *arg)
 			_exit(0);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
+		signal(SIGHUP, SIG_IGN);	/* the pool's: a reload */
 		signal(SIGALRM, SIG_DFL);
 		_exit(worker(fd, arg));
 	}
@@ -96,15 +99,58 @@ spawn(int fd, int (*worker)(int, void *), void *arg)
 	return pid;
 }
 
+/*
+ * The pool's slots: a worker's pid (0: free), when it started, and the
+ * reload it started under. During a reload one more slot than workers
+ * is in use: each old worker is replaced by a new one started first,
+ * then asked to stop after its request (SIGTERM), one at a time.
+ */
+struct slot {
+	pid_t		 pid;
+	time_t		 born;
+	unsigned	 gen;
+	int		 retiring;	/* asked to stop by a reload */
+};
+
+#define SLOTS	(WORKERS_MAX + 1)
+
+static int
+find(const struct slot *sl, pid_t pid)
+{
+	int	 i;
+
+	for (i = 0; i < SLOTS; i++)
+		if (sl[i].pid == pid)
+			return i;
+	return -1;
+}
+
+/* Starts a worker in a free slot (of generation gen); -1 when none. */
+static int
+start(struct slot *sl, int fd, unsigned gen, int (*worker)(int, void *),
+    void *arg)
+{
+	int	 i = find(sl, 0);
+
+	if (i < 0)
+		return -1;
+	sl[i].pid = spawn(fd, worker, arg);
+	sl[i].born = time(NULL);
+	sl[i].gen = gen;
+	sl[i].retiring = 0;
+	return sl[i].pid > 0 ? i : -1;
+}
+
 int
 prefork_run(int fd, const char *path, int workers,
-    int (*worker)(int fd, void *arg), void *arg)
+    int (*worker)(int fd, void *arg), void *arg,
+    const struct prefork_hooks *h)
 {
 	struct sigaction sa;
-	pid_t		 pids[WORKERS_MAX];
-	time_t		 born[WORKERS_MAX];
+	struct slot	 sl[SLOTS];
+	unsigned	 gen = 0;
 	pid_t		 pid;
-	int		 i, status, alive;
+	int		 i, status, alive, retiring = -1;
 
 	if (workers < 1 || workers > WORKERS_MAX) {
 		fprintf(stderr, "backfills.fcgi: workers must be 1 to %d\n",
@@ -120,50 +166,93 @@ prefork_run(int fd, const char *path, int workers,
 	sigaction(SIGALRM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	for (i = 0; i < workers; i++) {
-		pids[i] = spawn(fd, worker, arg);
-		born[i] = time(NULL);
-	}
+	memset(sl, 0, sizeof(sl));
+	for (i = 0; i < workers; i++)
+		(void)start(sl, fd, gen, worker, arg);
+	metrics_workers(h->metrics, workers);
 	log_msg(LOG_INFO, "pool of %d workers on %s", workers, path);
 	while (!got_term) {
+		if (got_hup) {
+			got_hup = 0;
+			/* A conf that does not load is logged and the old
+			 * one kept: nothing is replaced. */
+			if (h->reload != NULL && h->reload(arg) == 0) {
+				gen++;
+				metrics_reloaded(h->metrics);
+				log_msg(LOG_INFO, "reloading: replacing the "
+				    "workers one at a time");
+			}
+		}
+		/* The next worker of an older conf: a new one first, then
+		 * the old one stops after its request. */
+		if (retiring < 0)
+			for (i = 0; i < SLOTS; i++)
+				if (sl[i].pid > 0 && sl[i].gen != gen &&
+				    !sl[i].retiring) {
+					if (start(sl, fd, gen, worker, arg) < 0)
+						break;
+					sl[i].retiring = 1;
+					retiring = i;
+					kill(sl[i].pid, SIGTERM);
+					alarm(STOP_GRACE);
+					break;
+				}
 		pid = waitpid(-1, &status, 0);
 		if (pid < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		for (i = 0; i < workers && pids[i] != pid; i++)
-			;
-		if (i == workers || got_term)
+			if (errno != EINTR)
+				break;
+			/* one that does not stop after STOP_GRACE */
+			if (got_alarm && retiring >= 0)
+				kill(sl[retiring].pid, SIGKILL);
+			got_alarm = 0;
 			continue;
-		if (WIFSIGNALED(status))
-			log_msg(LOG_ERROR, "worker %d killed by signal %d; "
-			    "replacing it", (int)pid, WTERMSIG(status));
-		else
-			log_msg(WEXITSTATUS(status) ? LOG_ERROR : LOG_WARN,
-			    "worker %d exited with %d; replacing it", (int)pid,
-			    WEXITSTATUS(status));
-		/* A worker that cannot even start is not restarted in a
-		 * tight loop: at most once a second. */
-		if (time(NULL) - born[i] < 1)
-			sleep(1);
-		pids[i] = spawn(fd, worker, arg);
-		born[i] = time(NULL);
+		}
+		if ((i = find(sl, pid)) < 0 || got_term)
+			continue;
+		if (sl[i].retiring) {
+			alarm(0);
+			sl[i].pid = 0;
+			retiring = -1;
+			continue;
+		}
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+			/* its max_requests served */
+			log_msg(LOG_INFO, "worker %d recycled", (int)pid);
+			metrics_recycled(h->metrics);
+		} else {
+			if (WIFSIGNALED(status))
+				log_msg(LOG_ERROR, "worker %d killed by signal "
+				    "%d; replacing it", (int)pid,
+				    WTERMSIG(status));
+			else
+				log_msg(LOG_ERROR, "worker %d exited with %d; "
+				    "replacing it", (int)pid,
+				    WEXITSTATUS(status));
+			metrics_replaced(h->metrics);
+			/* A worker that cannot even start is not restarted
+			 * in a tight loop: at most once a second. */
+			if (time(NULL) - sl[i].born < 1)
+				sleep(1);
+		}
+		sl[i].pid = 0;
+		(void)start(sl, fd, gen, worker, arg);
 	}
 	log_msg(LOG_INFO, "stopping: waiting for workers to finish");
-	for (i = 0; i < workers; i++)
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
+	for (i = alive = 0; i < SLOTS; i++)
+		if (sl[i].pid > 0) {
+			kill(sl[i].pid, SIGTERM);
+			alive++;
+		}
 	close(fd);
 	/* Each worker finishes the request in hand; one still there after
 	 * STOP_GRACE seconds (stuck in accept, say) is killed. */
 	alarm(STOP_GRACE);
-	for (alive = workers; alive > 0; ) {
+	while (alive > 0) {
 		pid = waitpid(-1, &status, 0);
 		if (pid < 0 && errno == EINTR && got_alarm) {
-			for (i = 0; i < workers; i++)
-				if (pids[i] > 0)
-					kill(pids[i], SIGKILL);
+			for (i = 0; i < SLOTS; i++)
+				if (sl[i].pid > 0)
+					kill(sl[i].pid, SIGKILL);
 			got_alarm = 0;
 			continue;
 		}
@@ -171,12 +260,12 @@ prefork_run(int fd, const char *path, int workers,
 			continue;
 		if (pid < 0)
 			break;
-		for (i = 0; i < workers; i++)
-			if (pids[i] == pid) {
-				pids[i] = 0;
-				alive--;
-			}
+		if ((i = find(sl, pid)) >= 0) {
+			sl[i].pid = 0;
+			alive--;
+		}
 	}
-	(void)unlink(path);
+	if (h->keep_socket == 0)
+		(void)unlink(path);
 	return 0;
 }

@@ -11,6 +11,7 @@ static const struct {
 	unsigned	 methods;
 } routes[ROUTE__MAX] = {
 	[ROUTE_STATUS] = { { "api", "status" }, M_BIT(M_GET) },
+	[ROUTE_METRICS] = { { "api", "metrics" }, M_BIT(M_GET) },
 	[ROUTE_BACKFILLS] = { { "api", "backfills" }, M_BIT(M_GET) },
 	[ROUTE_BACKFILL] = { { "api", "backfills", ":id" },
 	    M_BIT(M_GET) | M_BIT(M_PUT) | M_BIT(M_DELETE) },
@@ -35,6 +36,33 @@ static const struct {
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX,
     "one entry per route");
+
+/* The routes' names, for the metrics' labels. */
+static const char *const names[ROUTE__MAX] = {
+	[ROUTE_STATUS] = "status",
+	[ROUTE_METRICS] = "metrics",
+	[ROUTE_BACKFILLS] = "backfills",
+	[ROUTE_BACKFILL] = "backfill",
+	[ROUTE_PIPELINE_BACKFILLS] = "pipeline_backfills",
+	[ROUTE_PIPELINE_BACKFILL] = "pipeline_backfill",
+	[ROUTE_PIPELINE_RUNS] = "pipeline_runs",
+	[ROUTE_PIPELINE_RUN_CLAIM] = "pipeline_run_claim",
+	[ROUTE_PIPELINE_RUN] = "pipeline_run",
+	[ROUTE_STATUSES] = "statuses",
+	[ROUTE_PROJECTS] = "projects",
+	[ROUTE_PIPELINE] = "pipeline",
+	[ROUTE_PIPELINE_VARIABLES] = "pipeline_variables",
+	[ROUTE_GIT_BRANCH] = "git_branch",
+};
+_Static_assert(sizeof(names) / sizeof(names[0]) == ROUTE__MAX,
+    "a name per route");
+
+const char *
+route_name(enum route r)
+{
+	return (unsigned)r < ROUTE__MAX && names[r] != NULL ? names[r] :
+	    "none";
+}
 
 int
 parse_id(const char *s, size_t len, int64_t *id)

@@ -13,6 +13,7 @@
  * place (claim before a run's id). */
 enum route {
 	ROUTE_STATUS,			/* /api/status */
+	ROUTE_METRICS,			/* /api/metrics (Prometheus) */
 	ROUTE_BACKFILLS,		/* /api/backfills */
 	ROUTE_BACKFILL,			/* /api/backfills/:id */
 	ROUTE_PIPELINE_BACKFILLS,	/* /api/pipelines/:uuid/backfills */
@@ -42,6 +43,9 @@ struct route_match {
  * ROUTE_NONE; m->bad_id is set when only a malformed :id kept a route
  * from matching, which SPEC answers with 400 invalid_query. */
 enum route	 route_match(const char *path, struct route_match *m);
+
+/* The route's name ("backfill"), "none" for ROUTE_NONE. */
+const char	*route_name(enum route);
 
 /* The methods a route accepts, as M_BIT()s; OPTIONS always. */
 unsigned	 route_methods(enum route);

@@ -24,6 +24,10 @@ static const struct {
 } handlers[ROUTE__MAX] = {
 	[ROUTE_STATUS] = { {
 		[M_GET] = h_status, [M_HEAD] = h_status }, PUBLIC },
+	/* No credentials: reachable from the addresses metrics_allow names
+	 * (Prometheus scrapes without them). */
+	[ROUTE_METRICS] = { {
+		[M_GET] = h_metrics, [M_HEAD] = h_metrics }, PUBLIC },
 	[ROUTE_BACKFILLS] = { {
 		[M_GET] = h_backfill_list, [M_HEAD] = h_backfill_list }, 0 },
 	[ROUTE_BACKFILL] = { {
@@ -313,10 +317,12 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	enum err		 e;
 
 	resp_reset(resp);
+	resp->route = ROUTE_NONE;
 	resp->body.limit = c->conf.max_answer;
 	resp->mage_errors = !c->conf.http_error_codes;
 	base_headers(c, req, resp);
 	r = route_match(req->path, &m);
+	resp->route = (int)r;
 	if (req->method == M_OPTIONS) {
 		resp->status = 204;
 		if (r != ROUTE_NONE) {

@@ -484,6 +484,12 @@ store_stats(struct store *st, struct store_stats *out)
 	return e;
 }
 
+enum err
+store_size(struct store *st, int64_t *bytes)
+{
+	return one_int(st, S_DB_SIZE, NULL, bytes, NULL);
+}
+
 /* -- pipelines -------------------------------------------------------- */
 
 void

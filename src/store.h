@@ -76,6 +76,8 @@ struct store_stats {
 	int64_t		 runs[ST__MAX];
 };
 enum err store_stats(struct store *, struct store_stats *);
+/* The database's size in bytes. */
+enum err store_size(struct store *, int64_t *bytes);
 
 /* A write transaction: it takes the write lock, or the locks of the
  * rows it changes, before it reads them. */

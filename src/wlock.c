@@ -13,6 +13,9 @@ struct wlock {
 	pthread_mutex_t	 m;
 	pthread_mutex_t	 checkpoint;	/* held by the one checkpointing */
 	int64_t		 checkpointed;	/* when the last one ended (ns) */
+	uint64_t	 waits;		/* takes that had to wait */
+	uint64_t	 wait_ns;	/* how long they waited in all */
+	uint64_t	 timeouts;	/* waits that gave up */
 };
 
 static int
@@ -90,8 +93,14 @@ int
 wlock_take(struct wlock *w, int timeout_ms)
 {
 	struct timespec	 until;
+	int64_t		 t0;
 	int		 rc;
 
+	if ((rc = pthread_mutex_trylock(&w->m)) == 0)
+		return 0;
+	if (rc == EOWNERDEAD)
+		goto dead;
+	t0 = wlock_now_ns();
 	clock_gettime(CLOCK_MONOTONIC, &until);
 	until.tv_sec += timeout_ms / 1000;
 	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
@@ -100,14 +109,29 @@ wlock_take(struct wlock *w, int timeout_ms)
 		until.tv_nsec -= 1000000000;
 	}
 	rc = pthread_mutex_clocklock(&w->m, CLOCK_MONOTONIC, &until);
+	__atomic_fetch_add(&w->waits, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&w->wait_ns, (uint64_t)(wlock_now_ns() - t0),
+	    __ATOMIC_RELAXED);
 	if (rc == EOWNERDEAD) {
+dead:
 		/* Its holder died; SQLite recovers whatever it left. */
 		log_msg(LOG_WARN, "a worker died holding the write queue; "
 		    "taking it over");
 		pthread_mutex_consistent(&w->m);
 		rc = 0;
 	}
+	if (rc != 0)
+		__atomic_fetch_add(&w->timeouts, 1, __ATOMIC_RELAXED);
 	return rc == 0 ? 0 : -1;
+}
+
+void
+wlock_stats(const struct wlock *w, uint64_t *waits, uint64_t *wait_ns,
+    uint64_t *timeouts)
+{
+	*waits = __atomic_load_n(&w->waits, __ATOMIC_RELAXED);
+	*wait_ns = __atomic_load_n(&w->wait_ns, __ATOMIC_RELAXED);
+	*timeouts = __atomic_load_n(&w->timeouts, __ATOMIC_RELAXED);
 }
 
 void

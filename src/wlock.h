@@ -35,6 +35,10 @@ void		 wlock_give(struct wlock *);
  * or has checkpointed since, which covered that commit. */
 int		 wlock_checkpoint_begin(struct wlock *, int64_t since_ns);
 void		 wlock_checkpoint_done(struct wlock *, int completed);
+/* What the queue has seen: takes that waited, how long in all, and
+ * waits that timed out. */
+void		 wlock_stats(const struct wlock *, uint64_t *waits,
+		    uint64_t *wait_ns, uint64_t *timeouts);
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t		 wlock_now_ns(void);
 
