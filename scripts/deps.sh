@@ -17,7 +17,8 @@ set -eu
 PKGS="build-essential pkg-config clang libfcgi-dev libfcgi-bin spawn-fcgi
 libjson-c-dev libsqlite3-dev sqlite3 libinih-dev libssl-dev libseccomp-dev
 check nginx-light curl python3 procps wrk libclang-rt-14-dev valgrind
-apache2-bin libapache2-mod-fcgid mandoc libpq-dev postgresql ${EXTRA_PKGS:-}"
+apache2-bin libapache2-mod-fcgid mandoc libpq-dev postgresql libcurl4-openssl-dev
+${EXTRA_PKGS:-}"
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
 	# shellcheck disable=SC2086
