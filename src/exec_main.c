@@ -228,7 +228,10 @@ lease_lost(struct slot *s, const char *how)
 	stop_run(s, WHY_LEASE_LOST, KEEPER_KILL);
 }
 
-/* Renews the lease of running slot s (a cancel shows in the answer). */
+/* Renews the lease of running slot s, sent at now (a cancel shows in
+ * the answer). Past the lease's end it still asks, the service being
+ * the judge; the lease is given up when the service says it is gone, or
+ * when it lapsed while the service could not be reached. */
 static void
 renew(struct exec *e, struct slot *s, int64_t now)
 {
@@ -253,10 +256,15 @@ renew(struct exec *e, struct slot *s, int64_t now)
 		lease_lost(s, rep.why);
 		return;
 	}
+	if ((now = mono_ms()) >= s->lease_until) {
+		lease_lost(s, "it lapsed before a renewal went through");
+		return;
+	}
 	s->backoff = next_backoff(e, s->backoff, rep.retry_after);
-	s->renew_at = mono_ms() + s->backoff;
+	s->renew_at = now + s->backoff < s->lease_until ? now + s->backoff :
+	    s->lease_until;
 	log_msg(LOG_WARN, "run %lld: renewal failed (%s); again in %lld ms",
-	    (long long)s->run.id, rep.why, (long long)s->backoff);
+	    (long long)s->run.id, rep.why, (long long)(s->renew_at - now));
 }
 
 /* Sends the report of slot s; retries what failed for a passing reason
@@ -498,9 +506,7 @@ work(struct exec *e, int64_t now)
 	}
 	for (i = 0; i < e->c.concurrency; i++) {
 		s = &e->slots[i];
-		if (s->state == SLOT_RUNNING && now >= s->lease_until)
-			lease_lost(s, "not renewed in time");
-		else if (s->state == SLOT_RUNNING && now >= s->renew_at &&
+		if (s->state == SLOT_RUNNING && now >= s->renew_at &&
 		    s->why != WHY_LEASE_LOST)
 			renew(e, s, mono_ms());
 		else if (s->state == SLOT_REPORTING && now >= s->try_at)
@@ -529,10 +535,8 @@ wait_next(struct exec *e, int64_t now)
 		e->pfd[i + 1].events = POLLIN;
 		if (s->state == SLOT_RUNNING) {
 			e->pfd[i + 1].fd = s->k.news;
-			if (s->why != WHY_LEASE_LOST) {
+			if (s->why != WHY_LEASE_LOST)
 				DUE(s->renew_at);
-				DUE(s->lease_until);
-			}
 		} else if (s->state == SLOT_REPORTING)
 			DUE(s->try_at);
 		else if (!e->stopping && !e->refused)

@@ -100,17 +100,99 @@ tell(int fd, const struct keeper_news *n)
 	while (w < 0 && errno == EINTR);
 }
 
+/* What a keeper watches. */
+struct watch {
+	const struct keeper_spec *s;
+	pid_t		 pg;		/* the command: its pid and group */
+	int		 end;		/* enum keeper_end */
+	int		 status;	/* its wait status, once reaped */
+	int		 reaped;	/* the command (the group's leader) is */
+	int		 others;	/* other descendants may be left */
+	int64_t		 deadline;	/* the timeout's, -1: none */
+	int64_t		 kill_at;	/* SIGKILL due, -1: none */
+};
+
 /* SIGTERM to the command's group, and SIGKILL due after the grace,
  * unless a first reason did that already. */
 static void
-term_group(pid_t pg, const struct keeper_spec *s, int why, int *end,
-    int64_t *kill_at)
+term_group(struct watch *w, int why)
 {
-	if (*kill_at >= 0 || *end != KEEPER_EXITED)
+	if (w->end != KEEPER_EXITED)
 		return;
-	*end = why;
-	*kill_at = mono_ms() + s->grace_ms;
-	(void)kill(-pg, SIGTERM);
+	w->end = why;
+	w->kill_at = mono_ms() + w->s->grace_ms;
+	(void)kill(-w->pg, SIGTERM);
+}
+
+/* The timeout, then the grace, at now. */
+static void
+due(struct watch *w, int64_t now)
+{
+	if (w->deadline >= 0 && now >= w->deadline) {
+		w->deadline = -1;
+		if (w->end == KEEPER_EXITED)
+			log_msg(LOG_WARN, "run %lld: past its timeout of %lld "
+			    "s: SIGTERM to process group %d",
+			    (long long)w->s->run_id,
+			    (long long)(w->s->timeout_ms / 1000), (int)w->pg);
+		term_group(w, KEEPER_TIMEOUT);
+	}
+	if (w->kill_at >= 0 && now >= w->kill_at) {
+		log_msg(LOG_WARN, "run %lld: still there %lld ms after "
+		    "SIGTERM: SIGKILL to process group %d",
+		    (long long)w->s->run_id, (long long)w->s->grace_ms,
+		    (int)w->pg);
+		(void)kill(-w->pg, SIGKILL);
+		w->kill_at = -1;
+	}
+}
+
+/* Reaps what exited: the command (its status kept) and, the keeper
+ * being their subreaper, its orphaned descendants. A command that ended
+ * by itself takes what it left in its group along; one being stopped
+ * leaves the rest of its group the grace to finish. */
+static void
+reap(struct watch *w)
+{
+	pid_t	 p;
+	int	 st;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		if (p == w->pg) {
+			w->status = st;
+			w->reaped = 1;
+			if (w->kill_at < 0)
+				(void)kill(-w->pg, SIGKILL);
+		}
+	w->others = !(p < 0 && errno == ECHILD);
+}
+
+/* An order from the executor (or end of file: it is gone). Returns 0,
+ * or -1 once the pipe is closed. */
+static int
+on_order(struct watch *w, int ctl)
+{
+	ssize_t	 r;
+	char	 order;
+
+	if ((r = read(ctl, &order, 1)) < 0 && (errno == EINTR ||
+	    errno == EAGAIN))
+		return 0;
+	if (r == 1 && order == KEEPER_KILL) {
+		if (w->end == KEEPER_EXITED)
+			w->end = KEEPER_STOPPED;
+		w->kill_at = -1;
+		(void)kill(-w->pg, SIGKILL);
+		return 0;
+	}
+	if (r == 1) {
+		term_group(w, KEEPER_STOPPED);
+		return 0;
+	}
+	log_msg(LOG_WARN, "run %lld: the executor is gone: SIGTERM to "
+	    "process group %d", (long long)w->s->run_id, (int)w->pg);
+	term_group(w, KEEPER_ORPHANED);
+	return -1;
 }
 
 /* The keeper's life: starts the command, watches it, kills its group
@@ -123,57 +205,45 @@ keeper_main(const struct keeper_spec *s, int ctl, int news)
 	struct keeper_news	 n;
 	struct signalfd_siginfo	 si;
 	struct pollfd		 p[2];
-	siginfo_t		 info;
+	struct watch		 w;
 	sigset_t		 chld;
-	int64_t			 start, now, deadline, kill_at = -1, wake;
+	int64_t			 start, now, wake;
 	int			 keep[3] = { ctl, news, s->log_fd };
-	int			 sfd, end = KEEPER_EXITED, ctl_open = 1, st = 0;
-	pid_t			 pid;
-	char			 order;
+	int			 sfd;
 
 	sort3(keep);
 	close_others(keep, 3);
 	(void)prctl(PR_SET_NAME, "backfills-keep", 0, 0, 0);
+	/* The command's orphans become the keeper's children. */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	(void)sigprocmask(SIG_BLOCK, &chld, NULL);
 	if ((sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		_exit(1);
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	w.kill_at = -1;
 	start = mono_ms();
-	if ((pid = fork()) < 0)
+	w.deadline = s->timeout_ms > 0 ? start + s->timeout_ms : -1;
+	if ((w.pg = fork()) < 0)
 		_exit(1);
-	if (pid == 0)
+	if (w.pg == 0)
 		command_exec(s, s->log_fd);
-	(void)setpgid(pid, pid);	/* as the child does: whichever first */
+	(void)setpgid(w.pg, w.pg);	/* as the child does: whichever first */
 	(void)close(s->log_fd);
 	memset(&n, 0, sizeof(n));
 	n.kind = 'S';
-	n.pid = pid;
+	n.pid = w.pg;
 	tell(news, &n);
-	deadline = s->timeout_ms > 0 ? start + s->timeout_ms : -1;
-	for (;;) {
-		now = mono_ms();
-		if (deadline >= 0 && now >= deadline) {
-			deadline = -1;
-			if (end == KEEPER_EXITED)
-				log_msg(LOG_WARN, "run %lld: past its timeout "
-				    "of %lld s: SIGTERM to process group %d",
-				    (long long)s->run_id,
-				    (long long)(s->timeout_ms / 1000), (int)pid);
-			term_group(pid, s, KEEPER_TIMEOUT, &end, &kill_at);
-		}
-		if (kill_at >= 0 && now >= kill_at) {
-			log_msg(LOG_WARN, "run %lld: still there %lld ms after "
-			    "SIGTERM: SIGKILL to process group %d",
-			    (long long)s->run_id, (long long)s->grace_ms,
-			    (int)pid);
-			(void)kill(-pid, SIGKILL);
-			kill_at = -1;
-		}
-		wake = kill_at >= 0 ? kill_at : deadline;
+	while (!w.reaped || (w.kill_at >= 0 && w.others)) {
+		due(&w, now = mono_ms());
+		if (w.reaped && w.kill_at < 0)
+			break;
+		wake = w.kill_at >= 0 ? w.kill_at : w.deadline;
 		p[0].fd = sfd;
 		p[0].events = POLLIN;
-		p[1].fd = ctl_open ? ctl : -1;
+		p[1].fd = ctl;
 		p[1].events = POLLIN;
 		if (poll(p, 2, wake < 0 ? -1 : (int)(wake > now ? wake - now :
 		    0)) < 0 && errno != EINTR)
@@ -181,47 +251,23 @@ keeper_main(const struct keeper_spec *s, int ctl, int news)
 		if (p[0].revents & POLLIN) {
 			while (read(sfd, &si, sizeof(si)) == sizeof(si))
 				;
-			/* Exited? Not reaped yet: while it is a zombie, its
-			 * pid, the group's id, cannot be taken by another. */
-			memset(&info, 0, sizeof(info));
-			if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG |
-			    WNOWAIT) == 0 && info.si_pid == pid)
-				break;
+			reap(&w);
 		}
-		if (ctl_open && (p[1].revents & (POLLIN | POLLHUP | POLLERR))) {
-			ssize_t r = read(ctl, &order, 1);
-
-			if (r < 0 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (r == 1 && order == KEEPER_KILL) {
-				if (end == KEEPER_EXITED)
-					end = KEEPER_STOPPED;
-				(void)kill(-pid, SIGKILL);
-				continue;
-			}
-			if (r != 1) {
-				ctl_open = 0;
-				log_msg(LOG_WARN, "run %lld: the executor is "
-				    "gone: SIGTERM to process group %d",
-				    (long long)s->run_id, (int)pid);
-			}
-			term_group(pid, s, r == 1 ? KEEPER_STOPPED :
-			    KEEPER_ORPHANED, &end, &kill_at);
+		if (ctl >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    on_order(&w, ctl) < 0) {
+			(void)close(ctl);
+			ctl = -1;
 		}
 	}
-	/* Whatever the command left running in its group goes with it. */
-	(void)kill(-pid, SIGKILL);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
 	memset(&n, 0, sizeof(n));
 	n.kind = 'D';
-	n.end = end;
-	n.status = st;
-	n.pid = pid;
+	n.end = w.end;
+	n.status = w.status;
+	n.pid = w.pg;
 	n.elapsed_ms = mono_ms() - start;
-	if (end != KEEPER_EXITED)
+	if (w.end != KEEPER_EXITED)
 		log_msg(LOG_INFO, "run %lld: process group %d killed: %s",
-		    (long long)s->run_id, (int)pid, whys[end]);
+		    (long long)s->run_id, (int)w.pg, whys[w.end]);
 	tell(news, &n);
 	_exit(0);
 }
