@@ -299,8 +299,8 @@ class ExecCase(unittest.TestCase):
     def wait_status(self, bid, want, timeout=60):
         def done():
             s = self.status(bid)
-            return s == want or (s in ("completed", "failed", "cancelled")
-                                 and s)
+            return s if s in (want, "completed", "failed",
+                              "cancelled") else None
         got = wait_for(done, timeout, 0.2)
         self.assertEqual(got, want, self.runs(bid))
 
