@@ -1,8 +1,8 @@
 # Installing, and the deployment checks (issue 7).
 #
-#   make install      binaries to $(PREFIX)/bin, the conf to
-#                     $(PREFIX)/etc/backfills/backfills.conf (never over an
-#                     existing one), the systemd unit to
+#   make install      binaries to $(PREFIX)/bin, the confs to
+#                     $(PREFIX)/etc/backfills/backfills.conf and exec.conf
+#                     (never over an existing one), the systemd units to
 #                     $(PREFIX)/lib/systemd/system, the man pages to
 #                     $(PREFIX)/share/man/man5 and man8. PREFIX defaults to
 #                     /usr/local; DESTDIR is prepended to every path (for
@@ -35,7 +35,11 @@ CONFDIR		= $(SYSCONFDIR)/backfills
 INSTALL		?= install
 
 MAN5		= man/backfills.conf.5
-MAN8		= man/backfills.fcgi.8 man/backfillctl.8
+MAN8		= man/backfills.fcgi.8 man/backfillctl.8 man/backfills-exec.8
+# The confs installed once and kept as edited: the service's, the
+# executor's (both 0640: they hold secrets).
+CONFS		= backfills.conf exec.conf
+UNITS		= backfills.service backfills-exec.service
 STAGE		= $(BUILD)/install
 
 # The shipped files name the default layout; rewritten for this one.
@@ -52,7 +56,10 @@ install-stage:
 	@mkdir -p $(STAGE)
 	sed -e 's|^database = .*|database = $(DBDIR)/backfills.db|' \
 	    conf/backfills.conf > $(STAGE)/backfills.conf
-	sed $(INSTALL_SED) conf/backfills.service > $(STAGE)/backfills.service
+	cp conf/exec.conf $(STAGE)/exec.conf
+	for u in $(UNITS); do \
+	    sed $(INSTALL_SED) conf/$$u > $(STAGE)/$$u || exit 1; \
+	done
 	for m in $(MAN5) $(MAN8); do \
 	    sed $(INSTALL_SED) $$m > $(STAGE)/$${m#man/} || exit 1; \
 	done
@@ -63,33 +70,37 @@ install: all install-stage
 	    $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(FCGI_BIN) $(DESTDIR)$(BINDIR)/backfills.fcgi
 	$(INSTALL) -m 0755 $(CTL_BIN) $(DESTDIR)$(BINDIR)/backfillctl
-	@# The conf holds jwt_secret once set: 0640, never replaced.
-	@if [ -e $(DESTDIR)$(CONFDIR)/backfills.conf ]; then \
-	    echo "install: $(DESTDIR)$(CONFDIR)/backfills.conf exists: kept"; \
-	else \
-	    echo "$(INSTALL) -m 0640 $(STAGE)/backfills.conf" \
-	        "$(DESTDIR)$(CONFDIR)/backfills.conf"; \
-	    $(INSTALL) -m 0640 $(STAGE)/backfills.conf \
-	        $(DESTDIR)$(CONFDIR)/backfills.conf; \
-	fi
-	$(INSTALL) -m 0644 $(STAGE)/backfills.service \
-	    $(DESTDIR)$(UNITDIR)/backfills.service
+	$(INSTALL) -m 0755 $(EXEC_BIN) $(DESTDIR)$(BINDIR)/backfills-exec
+	@# The confs hold secrets once set: 0640, never replaced.
+	@for c in $(CONFS); do \
+	    if [ -e $(DESTDIR)$(CONFDIR)/$$c ]; then \
+	        echo "install: $(DESTDIR)$(CONFDIR)/$$c exists: kept"; \
+	    else \
+	        echo "$(INSTALL) -m 0640 $(STAGE)/$$c $(DESTDIR)$(CONFDIR)/$$c"; \
+	        $(INSTALL) -m 0640 $(STAGE)/$$c $(DESTDIR)$(CONFDIR)/$$c || \
+	            exit 1; \
+	    fi; \
+	done
+	$(INSTALL) -m 0644 $(UNITS:%=$(STAGE)/%) $(DESTDIR)$(UNITDIR)/
 	$(INSTALL) -m 0644 $(MAN5:man/%=$(STAGE)/%) $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0644 $(MAN8:man/%=$(STAGE)/%) $(DESTDIR)$(MANDIR)/man8/
 
 uninstall: install-stage
-	rm -f $(DESTDIR)$(BINDIR)/backfills.fcgi $(DESTDIR)$(BINDIR)/backfillctl
-	rm -f $(DESTDIR)$(UNITDIR)/backfills.service
+	rm -f $(DESTDIR)$(BINDIR)/backfills.fcgi $(DESTDIR)$(BINDIR)/backfillctl \
+	    $(DESTDIR)$(BINDIR)/backfills-exec
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
 	rm -f $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) \
 	    $(MAN8:man/%=$(DESTDIR)$(MANDIR)/man8/%)
-	@c=$(DESTDIR)$(CONFDIR)/backfills.conf; \
-	if [ ! -e $$c ]; then :; \
-	elif [ "$(PURGE)" = 1 ] || cmp -s $(STAGE)/backfills.conf $$c; then \
-	    echo "rm -f $$c"; rm -f $$c; \
-	else \
-	    echo "uninstall: $$c was changed since install: kept" \
-	        "(make uninstall PURGE=1 removes it)"; \
-	fi; \
+	@for f in $(CONFS); do \
+	    c=$(DESTDIR)$(CONFDIR)/$$f; \
+	    if [ ! -e $$c ]; then :; \
+	    elif [ "$(PURGE)" = 1 ] || cmp -s $(STAGE)/$$f $$c; then \
+	        echo "rm -f $$c"; rm -f $$c; \
+	    else \
+	        echo "uninstall: $$c was changed since install: kept" \
+	            "(make uninstall PURGE=1 removes it)"; \
+	    fi; \
+	done; \
 	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || :
 
 man-lint:
