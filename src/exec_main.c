@@ -133,6 +133,7 @@ build_report(struct exec *e, struct slot *s, int lost)
 	const struct keeper_news *n = &s->end;
 	struct buf	*m = &s->metrics;
 	const char	*reason, *sig;
+	char		 what[64];
 	int		 code = -1, signo = 0;
 
 	if (!lost && WIFEXITED(n->status))
@@ -177,15 +178,16 @@ build_report(struct exec *e, struct slot *s, int lost)
 	    (long long)s->run.attempt);
 	buf_json_str(m, s->log_path, strlen(s->log_path));
 	buf_putc(m, '}');
-	if (code >= 0)
-		log_msg(LOG_INFO, "run %lld finished: %s (exit %d, %.1f s)",
-		    (long long)s->run.id, s->status, code,
-		    (double)n->elapsed_ms / 1000);
+	if (lost)
+		snprintf(what, sizeof(what), "its keeper died");
+	else if (code >= 0)
+		snprintf(what, sizeof(what), "exit %d", code);
 	else
-		log_msg(LOG_INFO, "run %lld finished: %s (%s%s, %.1f s)",
-		    (long long)s->run.id, s->status, lost ? "its keeper died" :
-		    "signal SIG", lost ? "" : (sig = sigabbrev_np(signo)) ?
-		    sig : "?", (double)n->elapsed_ms / 1000);
+		snprintf(what, sizeof(what), "signal SIG%s",
+		    (sig = sigabbrev_np(signo)) != NULL ? sig : "?");
+	log_msg(LOG_INFO, "run %lld finished: %s (%s, %.1f s)",
+	    (long long)s->run.id, s->status, what,
+	    (double)n->elapsed_ms / 1000);
 }
 
 /* The run in slot s is over on this side (its keeper reaped): reported
