@@ -1,5 +1,6 @@
-# backfills: a FastCGI worker and an admin CLI in C.
-#   make            build cgi-bin/backfills.fcgi and bin/backfillctl
+# backfills: a FastCGI worker, an admin CLI and an executor in C.
+#   make            build cgi-bin/backfills.fcgi, bin/backfillctl and
+#                   bin/backfills-exec (mk/exec.mk)
 #   make run        set up, build, create the demo database, serve on PORT
 #   make check      set up, build, run the unit and end-to-end tests
 #   make check SAN=1  the same under AddressSanitizer + UBSan
@@ -120,6 +121,7 @@ check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory exec-check
 	@$(MAKE) --no-print-directory fault
 	@$(MAKE) --no-print-directory deploy-check
 	@$(MAKE) --no-print-directory pg-check
@@ -144,7 +146,8 @@ bench:
 	@python3 tests/bench/bench.py
 
 clean:
-	rm -rf build build-san build-fuzz cgi-bin/backfills.fcgi bin/backfillctl
+	rm -rf build build-san build-fuzz cgi-bin/backfills.fcgi bin/backfillctl \
+	    bin/backfills-exec
 
 # Further targets, a file per concern (install, fuzzing, ...).
 include $(wildcard mk/*.mk)

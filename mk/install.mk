@@ -1,9 +1,9 @@
 # Installing, and the deployment checks (issue 7).
 #
-#   make install      binaries to $(PREFIX)/bin, the conf to
-#                     $(SYSCONFDIR)/backfills/backfills.conf (never over an
-#                     existing one; SYSCONFDIR is /etc for PREFIX=/usr,
-#                     else $(PREFIX)/etc), the systemd unit to
+#   make install      binaries to $(PREFIX)/bin, the confs to
+#                     $(SYSCONFDIR)/backfills/backfills.conf and exec.conf
+#                     (never over an existing one; SYSCONFDIR is /etc for
+#                     PREFIX=/usr, else $(PREFIX)/etc), the systemd units to
 #                     $(PREFIX)/lib/systemd/system, the sysusers.d and
 #                     tmpfiles.d files (the user backfills; /run/backfills
 #                     and the database folder) to $(PREFIX)/lib/sysusers.d
@@ -56,7 +56,11 @@ SHAREDIR	= $(DATADIR)/backfills
 INSTALL		?= install
 
 MAN5		= man/backfills.conf.5
-MAN8		= man/backfills.fcgi.8 man/backfillctl.8
+MAN8		= man/backfills.fcgi.8 man/backfillctl.8 man/backfills-exec.8
+# The confs installed once and kept as edited: the service's, the
+# executor's (both 0640: they hold secrets).
+CONFS		= backfills.conf exec.conf
+UNITS		= backfills.service backfills-exec.service
 STAGE		= $(BUILD)/install
 
 # The shipped files name the default layout; rewritten for this one.
@@ -66,7 +70,11 @@ INSTALL_SED	= -e 's|/usr/local/bin/|$(BINDIR)/|g' \
 		  -e 's|/var/lib/backfills|$(DBDIR)|g'
 # nginx.conf.example's placeholders in the site it gives production.
 SITE_SED	= -e 's|@SOCKET@|/run/backfills/backfills.sock|g' \
-		  -e 's|@PORT@|80|g' -e 's|@MAX_BODY@|1m|g' -e 's|^    ||'
+		  -e 's|@PORT@|80|g' -e 's|@MAX_BODY@|1m|g' -e 's|^    ||' \
+		  -e '/\#@SIGNIN@/d' -e 's|@MAGE_UI@|$(MAGE_UI_PIP)|g'
+# Where a pip install of mage-ai on Debian 12 keeps its prebuilt UI: the
+# commented-out UI locations of the site name it.
+MAGE_UI_PIP	= /usr/local/lib/python3.11/dist-packages/mage_ai/server/frontend_dist
 
 .PHONY: install uninstall install-stage man-lint install-test build-test \
 	deploy-test run-test docs-test deploy-check fresh-test
@@ -76,7 +84,8 @@ install-stage:
 	@mkdir -p $(STAGE)
 	sed -e 's|^database = .*|database = $(DBDIR)/backfills.db|' \
 	    conf/backfills.conf > $(STAGE)/backfills.conf
-	for f in backfills.service backfills.sysusers backfills.tmpfiles; do \
+	cp conf/exec.conf $(STAGE)/exec.conf
+	for f in $(UNITS) backfills.sysusers backfills.tmpfiles; do \
 	    sed $(INSTALL_SED) conf/$$f > $(STAGE)/$$f || exit 1; \
 	done
 	for m in $(MAN5) $(MAN8); do \
@@ -87,7 +96,8 @@ install-stage:
 	  sed -n '/^ *# >>> site/,/^ *# <<< site/p' nginx.conf.example | \
 	  sed -e '/^ *# >>> site/d' -e '/^ *# <<< site/d' $(SITE_SED); \
 	} > $(STAGE)/nginx-site.conf
-	@! grep -n '@[A-Z_]*@' $(STAGE)/nginx-site.conf || \
+	@# (In a directive: the comments may name them, as the UI's do.)
+	@! sed 's/#.*//' $(STAGE)/nginx-site.conf | grep -n '@[A-Z_]*@' || \
 	    { echo "install: a placeholder is left in the nginx site" >&2; exit 1; }
 
 install: all install-stage
@@ -97,17 +107,18 @@ install: all install-stage
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
 	$(INSTALL) -m 0755 $(FCGI_BIN) $(DESTDIR)$(BINDIR)/backfills.fcgi
 	$(INSTALL) -m 0755 $(CTL_BIN) $(DESTDIR)$(BINDIR)/backfillctl
-	@# The conf holds jwt_secret once set: 0640, never replaced.
-	@if [ -e $(DESTDIR)$(CONFDIR)/backfills.conf ]; then \
-	    echo "install: $(DESTDIR)$(CONFDIR)/backfills.conf exists: kept"; \
-	else \
-	    echo "$(INSTALL) -m 0640 $(STAGE)/backfills.conf" \
-	        "$(DESTDIR)$(CONFDIR)/backfills.conf"; \
-	    $(INSTALL) -m 0640 $(STAGE)/backfills.conf \
-	        $(DESTDIR)$(CONFDIR)/backfills.conf; \
-	fi
-	$(INSTALL) -m 0644 $(STAGE)/backfills.service \
-	    $(DESTDIR)$(UNITDIR)/backfills.service
+	$(INSTALL) -m 0755 $(EXEC_BIN) $(DESTDIR)$(BINDIR)/backfills-exec
+	@# The confs hold secrets once set: 0640, never replaced.
+	@for c in $(CONFS); do \
+	    if [ -e $(DESTDIR)$(CONFDIR)/$$c ]; then \
+	        echo "install: $(DESTDIR)$(CONFDIR)/$$c exists: kept"; \
+	    else \
+	        echo "$(INSTALL) -m 0640 $(STAGE)/$$c $(DESTDIR)$(CONFDIR)/$$c"; \
+	        $(INSTALL) -m 0640 $(STAGE)/$$c $(DESTDIR)$(CONFDIR)/$$c || \
+	            exit 1; \
+	    fi; \
+	done
+	$(INSTALL) -m 0644 $(UNITS:%=$(STAGE)/%) $(DESTDIR)$(UNITDIR)/
 	$(INSTALL) -m 0644 $(STAGE)/backfills.sysusers \
 	    $(DESTDIR)$(SYSUSERSDIR)/backfills.conf
 	$(INSTALL) -m 0644 $(STAGE)/backfills.tmpfiles \
@@ -118,22 +129,25 @@ install: all install-stage
 	$(INSTALL) -m 0644 $(MAN8:man/%=$(STAGE)/%) $(DESTDIR)$(MANDIR)/man8/
 
 uninstall: install-stage
-	rm -f $(DESTDIR)$(BINDIR)/backfills.fcgi $(DESTDIR)$(BINDIR)/backfillctl
-	rm -f $(DESTDIR)$(UNITDIR)/backfills.service \
+	rm -f $(DESTDIR)$(BINDIR)/backfills.fcgi $(DESTDIR)$(BINDIR)/backfillctl \
+	    $(DESTDIR)$(BINDIR)/backfills-exec
+	rm -f $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
 	    $(DESTDIR)$(SYSUSERSDIR)/backfills.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/backfills.conf \
 	    $(DESTDIR)$(SHAREDIR)/nginx-site.conf
 	rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null || :
 	rm -f $(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) \
 	    $(MAN8:man/%=$(DESTDIR)$(MANDIR)/man8/%)
-	@c=$(DESTDIR)$(CONFDIR)/backfills.conf; \
-	if [ ! -e $$c ]; then :; \
-	elif [ "$(PURGE)" = 1 ] || cmp -s $(STAGE)/backfills.conf $$c; then \
-	    echo "rm -f $$c"; rm -f $$c; \
-	else \
-	    echo "uninstall: $$c was changed since install: kept" \
-	        "(make uninstall PURGE=1 removes it)"; \
-	fi; \
+	@for f in $(CONFS); do \
+	    c=$(DESTDIR)$(CONFDIR)/$$f; \
+	    if [ ! -e $$c ]; then :; \
+	    elif [ "$(PURGE)" = 1 ] || cmp -s $(STAGE)/$$f $$c; then \
+	        echo "rm -f $$c"; rm -f $$c; \
+	    else \
+	        echo "uninstall: $$c was changed since install: kept" \
+	            "(make uninstall PURGE=1 removes it)"; \
+	    fi; \
+	done; \
 	rmdir $(DESTDIR)$(CONFDIR) 2>/dev/null || :
 
 man-lint:

@@ -6,7 +6,8 @@
 #                     (initdb + pg_ctl in a folder under /tmp, a unix
 #                     socket there, no TCP), run the end-to-end suite,
 #                     the store's unit suite and its other tests and
-#                     the two-pool test against it, stop it
+#                     the two-pool test and the executor suite
+#                     (tests/exec) against it, stop it
 #                     (tests/pg/check.py)
 #   make pg-bench     make bench with the service on PostgreSQL (QUICK=1)
 #
@@ -22,7 +23,7 @@ pg-deps:
 # installed is only seen by a fresh read of mk/postgres.vars.
 pg-check: pg-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
-	@FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) \
+	@FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) EXEC_BIN=$(EXEC_BIN) \
 	    UNIT_RUNNER=$(BUILD)/unit-runner python3 tests/pg/check.py
 
 pg-bench: pg-deps

@@ -34,7 +34,8 @@ set -eu
 group() {
 	case "$1" in
 	build) echo build-essential pkg-config libfcgi-dev libjson-c-dev \
-	    libsqlite3-dev libinih-dev libssl-dev libseccomp-dev ;;
+	    libsqlite3-dev libinih-dev libssl-dev libseccomp-dev \
+	    libcurl4-openssl-dev ;;
 	run) echo nginx-light curl procps ;;
 	spawn-fcgi) echo spawn-fcgi ;;
 	check) echo check python3 spawn-fcgi ;;

@@ -197,7 +197,6 @@ present_claim(struct ctx *c, struct buf *out, const struct run *r)
 	struct backfill	 b;
 	struct plan	 p;
 	struct plan_row	 row;
-	char		 t[DT_FMT_MAX];
 	int64_t		 k;
 	enum err	 e;
 
@@ -214,19 +213,16 @@ present_claim(struct ctx *c, struct buf *out, const struct run *r)
 		buf_puts(out, "null");
 	else
 		buf_json_str(out, b.v[BF_NAME].s, b.v[BF_NAME].len);
-	if (plan_of(&b, &p) && (k = plan_index(&p, r->execution_date)) >= 0 &&
-	    plan_row(&p, k, &row) == 0) {
-		buf_puts(out, ", \"plan\": {");
-		plan_row_present(out, &row);
-		buf_putc(out, '}');
-	} else {
-		/* a date outside the plan (runs written by hand): its own */
-		dt_format(r->execution_date, ' ', t);
-		buf_printf(out, ", \"plan\": {\"ds\": \"%.10s\", \"hr\": "
-		    "\"%.2s\", \"interval_start_datetime\": null, "
-		    "\"interval_end_datetime\": null, \"interval_seconds\": "
-		    "null}", t, t + 11);
+	if (!plan_of(&b, &p) || (k = plan_index(&p, r->execution_date)) < 0 ||
+	    plan_row(&p, k, &row) != 0) {
+		/* a date outside the plan (a run written by hand): the
+		 * interval starts at it, its end and predecessor unknown */
+		row.date = r->execution_date;
+		row.end = row.seconds = row.previous = -1;
 	}
+	buf_puts(out, ", \"plan\": {");
+	plan_row_present(out, &row);
+	buf_putc(out, '}');
 	buf_putc(out, '}');
 	backfill_free(&b);
 	return ERR_OK;

@@ -2,7 +2,7 @@
 # test_install.sh: make install / make uninstall into a temporary DESTDIR.
 #
 #   1. make install DESTDIR=$tmp PREFIX=/usr/local lays out every file
-#      with its mode; the unit and the conf name the installed paths;
+#      with its mode; the units and the confs name the installed paths;
 #      the installed programs run.
 #   2. The conf is edited (backfillctl init appends a jwt_secret, and a
 #      line is changed by hand); a second make install keeps it as edited
@@ -45,11 +45,15 @@ unit=$P/lib/systemd/system/backfills.service
 sysusers=$P/lib/sysusers.d/backfills.conf
 tmpfiles=$P/lib/tmpfiles.d/backfills.conf
 site=$P/share/backfills/nginx-site.conf
+xunit=$P/lib/systemd/system/backfills-exec.service
+xconf=$P/etc/backfills/exec.conf
 files="$P/bin/backfills.fcgi:755 $P/bin/backfillctl:755 $conf:640
 $unit:644 $sysusers:644 $tmpfiles:644 $site:644
 $P/share/man/man5/backfills.conf.5:644
-$P/share/man/man8/backfills.fcgi.8:644 $P/share/man/man8/backfillctl.8:644"
-nfiles=10
+$P/share/man/man8/backfills.fcgi.8:644 $P/share/man/man8/backfillctl.8:644
+$P/bin/backfills-exec:755 $xconf:640 $xunit:644
+$P/share/man/man8/backfills-exec.8:644"
+nfiles=14
 
 # -- 1. install -------------------------------------------------------------
 
@@ -61,6 +65,11 @@ done
 check "nothing else installed" test "$(find "$d" -type f | wc -l)" -eq $nfiles
 check "the unit runs the installed binary with the installed conf" \
 	grep -qx 'ExecStart=/usr/local/bin/backfills.fcgi -c /usr/local/etc/backfills/backfills.conf -s /run/backfills/backfills.sock -n 4 -M 0660 -G www-data' "$unit"
+check "the executor's unit runs it with the installed conf" \
+	grep -qx 'ExecStart=/usr/local/bin/backfills-exec -c /usr/local/etc/backfills/exec.conf' "$xunit"
+check "the executor's conf is the shipped one" cmp -s conf/exec.conf "$xconf"
+check "the installed backfills-exec runs (--version, exit 0)" \
+	sh -c "'$P/bin/backfills-exec' --version | grep -q '^backfills-exec '"
 check "the conf names /var/lib/backfills/backfills.db" \
 	grep -qx 'database = /var/lib/backfills/backfills.db' "$conf"
 check "the unit makes its folders from the tmpfiles.d file" \
@@ -93,7 +102,7 @@ if [ "$(id -u)" -eq 0 ] && command -v systemd-tmpfiles >/dev/null 2>&1; then
 fi
 check "the nginx site names the socket the unit binds, no placeholder left" \
 	sh -c "grep -q 'server unix:/run/backfills/backfills.sock;' '$site' &&
-	    ! grep -q '@[A-Z_]*@' '$site'"
+	    ! sed 's/#.*//' '$site' | grep -q '@[A-Z_]*@'"
 if command -v nginx >/dev/null 2>&1; then
 	printf 'pid %s/nginx.pid;\nerror_log stderr;\nevents { }\nhttp { include %s; }\n' \
 		"$tmp" "$site" > "$tmp/nginx.conf"
@@ -160,6 +169,10 @@ check "the unit names /opt/backfills and /srv/bf" \
 	sh -c "grep -qx 'ExecStart=/opt/backfills/bin/backfills.fcgi -c /opt/backfills/etc/backfills/backfills.conf -s /run/backfills/backfills.sock -n 4 -M 0660 -G www-data' '$O/lib/systemd/system/backfills.service' &&
 	    grep -qx 'ReadWritePaths=/srv/bf /run/backfills' '$O/lib/systemd/system/backfills.service' &&
 	    ! grep -q '/usr/local' '$O/lib/systemd/system/backfills.service'"
+check "the executor's unit and man page name /opt/backfills" \
+	sh -c "grep -qx 'ExecStart=/opt/backfills/bin/backfills-exec -c /opt/backfills/etc/backfills/exec.conf' '$O/lib/systemd/system/backfills-exec.service' &&
+	    ! grep -q '/usr/local' '$O/lib/systemd/system/backfills-exec.service' &&
+	    ! grep -q '/usr/local' '$O/share/man/man8/backfills-exec.8'"
 check "the conf names /srv/bf/backfills.db" \
 	grep -qx 'database = /srv/bf/backfills.db' "$O/etc/backfills/backfills.conf"
 check "tmpfiles.d and sysusers.d name /srv/bf and /opt/backfills/etc" \

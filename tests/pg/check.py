@@ -10,10 +10,12 @@ under /tmp, a unix socket there, no TCP), runs against it
   3. the store's unit suite (tests/unit/test_store.c) on this driver
   4. tests/pg/test_pg_store.py (schema, connections, backfillctl copy)
   5. tests/pg/test_two_pools.py (two pools, one database)
+  6. the executor suite (tests/exec through run_exec.py): real
+     executors, two on one service among them
 
 then stops the server (by its pid file, with pg_ctl) and removes its
 folder. Ends with one line per step and exits non-zero when one failed.
-FCGI_BIN and CTL_BIN are passed on, UNIT_RUNNER names the unit runner;
+FCGI_BIN, CTL_BIN and EXEC_BIN are passed on, UNIT_RUNNER names the unit runner;
 PG_DIR names a running server to use instead of starting one.
 """
 
@@ -35,6 +37,7 @@ STEPS = [
     ("store unit suite", None, {"CK_RUN_SUITE": "store"}),
     ("PostgreSQL store", ["test_pg_store.py"], {}),
     ("two pools, one database", ["test_two_pools.py"], {}),
+    ("executors (tests/exec)", ["run_exec.py"], {}),
 ]
 
 
