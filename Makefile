@@ -6,7 +6,7 @@
 #   make check SAN=1  the same under AddressSanitizer + UBSan
 #   make bench      throughput and latency against a floor (QUICK=1)
 
-VERSION	= 0.1.0
+VERSION	:= $(shell cat VERSION)
 PORT	?= 6789
 DB	?= var/backfills.db
 WORKERS	?= $(shell echo $$((4 * $$(nproc 2>/dev/null || echo 1))))
@@ -58,6 +58,10 @@ var:
 
 $(BUILD)/%.o: src/%.c src/*.h | build-probe $(BUILD)
 	$(COMPILE) -c $< -o $@
+
+# The version is the file VERSION's; these files print it.
+$(patsubst %,$(BUILD)/%.o,backfillctl exec_api exec_main h_frame h_metrics \
+	h_status): VERSION
 
 $(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | build-probe $(BUILD)
 	@mkdir -p $(BUILD)/unit

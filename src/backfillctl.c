@@ -4,6 +4,9 @@
  * service. Exit status 0 on success, 1 with a one-line reason on
  * failure, 2 on bad usage.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,33 +24,92 @@
 
 static const char *progname = "backfillctl";
 
+/* Each command's synopsis, as --help and COMMAND --help print them. */
+static const struct {
+	const char	*name;
+	const char	*text;
+} helps[] = {
+	{ "init",
+	  "  init [--demo]                         create or migrate the database;\n"
+	  "                                        --demo adds the demo's pipeline,\n"
+	  "                                        key and token\n" },
+	{ "pipeline",
+	  "  pipeline add|set UUID [--variables JSON] [--retry-config JSON]\n"
+	  "                                        add a pipeline, or change one\n"
+	  "  pipeline list                         list pipelines\n"
+	  "  pipeline remove UUID [--force]        remove a pipeline (--force: and\n"
+	  "                                        its backfills)\n" },
+	{ "key",
+	  "  key add [KEY] [--name NAME]           add an API key (random when none)\n"
+	  "  key list                              list API keys (no secrets)\n"
+	  "  key revoke ID|KEY                     revoke an API key\n" },
+	{ "token",
+	  "  token issue --role viewer|editor|owner [--ttl 30d] [--name NAME]\n"
+	  "                                        issue an OAuth token and its cookie\n"
+	  "  token add TOKEN --role R [--expires T | --ttl D] [--name NAME]\n"
+	  "                                        register a token issued elsewhere\n"
+	  "  token cookie TOKEN [--ttl D]          sign an oauth_token cookie for it\n"
+	  "  token list                            list tokens (no secrets)\n"
+	  "  token revoke ID|TOKEN                 revoke a token\n" },
+	{ "backup",
+	  "  backup FILE                           copy the database into a new\n"
+	  "                                        SQLite file (safe while serving)\n" },
+	{ "check",
+	  "  check                                 integrity check and schema version\n" },
+	{ "stats",
+	  "  stats                                 pipelines, backfills and runs by\n"
+	  "                                        status\n" },
+	{ "seed",
+	  "  seed N [--pipeline UUID]              add N sample backfills (benchmarks)\n" },
+	{ "copy",
+	  "  copy --from DB --to DB                copy a database into a new, empty one\n"
+	  "                                        (each a SQLite file or a postgresql:// URI)\n" },
+};
+#define NHELPS	(sizeof(helps) / sizeof(helps[0]))
+
+/* The command being run, once known: its usage errors show its lines. */
+static const char *command;
+
+static void
+print_usage(FILE *f, const char *only)
+{
+	size_t	 i;
+
+	fprintf(f, "usage: backfillctl [--db PATH | --conf FILE] COMMAND\n"
+	    "       backfillctl --help | --version | COMMAND --help\n");
+	for (i = 0; i < NHELPS; i++)
+		if (only == NULL || strcmp(only, helps[i].name) == 0)
+			fputs(helps[i].text, f);
+	if (only == NULL)
+		fputs("The database is --db PATH (a SQLite file or a "
+		    "postgresql:// URI), else the\nconf's: --conf FILE, else "
+		    "$BACKFILLS_CONF, else the first of backfills.conf\n"
+		    "beside the program, ../conf/, ../etc/backfills/ from it, "
+		    "/etc/backfills/.\nExit status: 0 done, 1 failed (one line "
+		    "says why), 2 bad usage.\n", f);
+	else
+		fputs("(backfillctl --help: every command)\n", f);
+}
+
+/* Bad usage: the synopsis (the command's, once known) on stderr; exit
+ * status 2. */
 static void
 usage(void)
 {
-	fprintf(stderr,
-	    "usage: backfillctl [--db PATH | --conf FILE] COMMAND\n"
-	    "  init [--demo]                         create or migrate the database\n"
-	    "  pipeline add|set UUID [--variables JSON] [--retry-config JSON]\n"
-	    "                                        add a pipeline, or change one\n"
-	    "  pipeline list                         list pipelines\n"
-	    "  pipeline remove UUID [--force]        remove a pipeline\n"
-	    "  key add [KEY] [--name NAME]           add an API key (random when none)\n"
-	    "  key list                              list API keys (no secrets)\n"
-	    "  key revoke ID|KEY                     revoke an API key\n"
-	    "  token issue --role viewer|editor|owner [--ttl 30d] [--name NAME]\n"
-	    "                                        issue an OAuth token and its cookie\n"
-	    "  token add TOKEN --role R [--expires T | --ttl D] [--name NAME]\n"
-	    "                                        register a token issued elsewhere\n"
-	    "  token cookie TOKEN [--ttl D]          sign an oauth_token cookie for it\n"
-	    "  token list                            list tokens (no secrets)\n"
-	    "  token revoke ID|TOKEN                 revoke a token\n"
-	    "  backup FILE                           copy the database (safe while serving)\n"
-	    "  check                                 integrity check and schema version\n"
-	    "  stats                                 counts by status\n"
-	    "  seed N [--pipeline UUID]              add N sample backfills (benchmarks)\n"
-	    "  copy --from DB --to DB                copy a database into a new, empty one\n"
-	    "                                        (each a SQLite file or a postgresql:// URI)\n");
+	print_usage(stderr, command);
 	exit(2);
+}
+
+/* Whether name is a command of helps[]. */
+static int
+known_command(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < NHELPS; i++)
+		if (strcmp(name, helps[i].name) == 0)
+			return 1;
+	return 0;
 }
 
 /* Prints "backfillctl: reason" and returns the failure exit status. */
@@ -130,17 +192,29 @@ demo(struct store *st)
 }
 
 /* Appends a random jwt_secret to the conf file, if one was read, when it
- * has none. */
+ * has none. A conf others may read loses their access first (its group,
+ * the service's in an install, keeps its own). */
 static int
 write_secret(const struct conf *conf)
 {
-	char	 secret[64];
-	FILE	*f;
+	struct stat	 sb;
+	char		 secret[64];
+	FILE		*f;
 
 	if (conf->path[0] == '\0' || conf->jwt_secret[0] != '\0')
 		return 0;
 	if (auth_random(32, secret, sizeof(secret)) < 0)
 		return die("no random bytes for a jwt_secret");
+	if (stat(conf->path, &sb) < 0)
+		return die("%s: %s", conf->path, strerror(errno));
+	if ((sb.st_mode & 007) != 0) {
+		if (chmod(conf->path, sb.st_mode & 0770) < 0)
+			return die("%s is readable by others and holds the "
+			    "jwt_secret: chmod o-rwx it (%s)", conf->path,
+			    strerror(errno));
+		printf("made %s mode %04o: it holds the jwt_secret\n",
+		    conf->path, (unsigned)(sb.st_mode & 0770));
+	}
 	if ((f = fopen(conf->path, "a")) == NULL)
 		return die("%s: cannot write a jwt_secret to it", conf->path);
 	fprintf(f, "\n# Written by backfillctl init: signs oauth_token "
@@ -403,6 +477,12 @@ cmd_cred(struct store *st, const struct conf *conf, enum cred_kind k,
 			e = store_cred_revoke(st, k, id, dt_now());
 		if (e == ERR_NOT_FOUND)
 			return die("no %s %s", what, argv[1]);
+		if (e == ERR_PRECONDITION) {
+			/* what was asked holds: not a failure */
+			printf("%s %lld was already revoked\n", what,
+			    (long long)id);
+			return 0;
+		}
 		if (e != ERR_OK)
 			return die("%s", err_text(e));
 		printf("revoked %s %lld\n", what, (long long)id);
@@ -654,6 +734,37 @@ cmd_copy(int argc, char **argv)
 	return ctl_copy(from, to);
 }
 
+/* Why store_open failed, said once: the driver's reason names the
+ * database already. A missing SQLite file, or its missing folder for
+ * init, says what to do. */
+static int
+open_failed(const char *db, const char *why, int create,
+    const char *confpath, const char *dbflag)
+{
+	struct stat	 sb;
+	char		 dir[PATH_MAX], *slash;
+
+	if (store_is_postgres(db) || stat(db, &sb) == 0 || errno != ENOENT)
+		return die("%s", why);
+	if (create) {
+		snprintf(dir, sizeof(dir), "%s", db);
+		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+			*slash = '\0';
+			if (stat(dir, &sb) < 0)
+				return die("cannot create %s: no folder %s "
+				    "(mkdir -p it first)", db, dir);
+		}
+		return die("%s", why);
+	}
+	if (dbflag != NULL)
+		return die("no database at %s: create it with backfillctl "
+		    "--db %s init", db, dbflag);
+	if (confpath != NULL)
+		return die("no database at %s: create it with backfillctl "
+		    "--conf %s init", db, confpath);
+	return die("no database at %s: create it with backfillctl init", db);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -662,20 +773,43 @@ main(int argc, char *argv[])
 	struct store_opts o;
 	const char	*db = NULL, *confpath = NULL;
 	char		 path[PATH_MAX], err[512];
-	int		 i, rc;
+	int		 i, j, rc;
 	enum err	 e;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			print_usage(stdout, NULL);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("backfillctl %s\n", BACKFILLS_VERSION);
+			return 0;
+		}
 		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
 			db = argv[++i];
 		else if (strcmp(argv[i], "--conf") == 0 && i + 1 < argc)
 			confpath = argv[++i];
-		else
+		else {
+			fprintf(stderr, "%s: unknown option %s\n", progname,
+			    argv[i]);
 			usage();
+		}
 	}
 	if (i >= argc)
 		usage();
-	if (strcmp(argv[i], "copy") == 0)
+	if (!known_command(argv[i])) {
+		fprintf(stderr, "%s: unknown command %s\n", progname, argv[i]);
+		usage();
+	}
+	command = argv[i];
+	for (j = i + 1; j < argc; j++)
+		if (strcmp(argv[j], "--help") == 0 ||
+		    strcmp(argv[j], "-h") == 0) {
+			print_usage(stdout, command);
+			return 0;
+		}
+	if (strcmp(command, "copy") == 0)
 		return cmd_copy(argc - i - 1, argv + i + 1);
 	conf_defaults(&conf);
 	/* The conf gives the database unless --db does, and jwt_secret. */
@@ -691,34 +825,27 @@ main(int argc, char *argv[])
 	 * database: one given with --conf, or found when --db is not. */
 	if (db != NULL && confpath == NULL)
 		conf.path[0] = '\0';
-	if (db == NULL)
-		db = conf.database;
 	memset(&o, 0, sizeof(o));
-	o.path = db;
+	o.path = db != NULL ? db : conf.database;
 	o.durability_full = 1;
 	o.busy_timeout = 5000;
-	o.create = strcmp(argv[i], "init") == 0;
+	o.create = strcmp(command, "init") == 0;
 	if ((e = store_open(&st, &o, err, sizeof(err))) != ERR_OK)
-		return die("%s: %s", db, err);
-	if (strcmp(argv[i], "init") == 0)
-		rc = cmd_init(st, &conf, db, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "pipeline") == 0)
-		rc = cmd_pipeline(st, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "backup") == 0 ||
-	    strcmp(argv[i], "check") == 0 || strcmp(argv[i], "stats") == 0)
-		rc = cmd_ops(st, db, argc - i, argv + i);
-	else if (strcmp(argv[i], "seed") == 0)
-		rc = cmd_seed(st, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "key") == 0)
-		rc = cmd_cred(st, &conf, CRED_KEY, argc - i - 1, argv + i + 1);
-	else if (strcmp(argv[i], "token") == 0)
-		rc = cmd_cred(st, &conf, CRED_TOKEN, argc - i - 1,
-		    argv + i + 1);
-	else {
-		store_close(st);
-		usage();
-		return 2;
-	}
+		return open_failed(o.path, err, o.create, confpath, db);
+	argc -= i + 1;
+	argv += i + 1;
+	if (strcmp(command, "init") == 0)
+		rc = cmd_init(st, &conf, o.path, argc, argv);
+	else if (strcmp(command, "pipeline") == 0)
+		rc = cmd_pipeline(st, argc, argv);
+	else if (strcmp(command, "seed") == 0)
+		rc = cmd_seed(st, argc, argv);
+	else if (strcmp(command, "key") == 0)
+		rc = cmd_cred(st, &conf, CRED_KEY, argc, argv);
+	else if (strcmp(command, "token") == 0)
+		rc = cmd_cred(st, &conf, CRED_TOKEN, argc, argv);
+	else	/* backup, check, stats */
+		rc = cmd_ops(st, o.path, argc + 1, argv - 1);
 	store_close(st);
 	return rc;
 }

@@ -169,6 +169,27 @@ addr_list_ok(const char *v)
 }
 
 /* inih callback: returns 1 to go on, 0 to stop with err set. */
+
+/* dir/rel into out, its folder resolved (no "conf/../var" left) when it
+ * exists. Returns 0, or -1 when it does not fit. */
+static int
+join_tidy(const char *dir, const char *rel, char *out, size_t outlen)
+{
+	char	 joined[PATH_MAX], real[PATH_MAX], *slash;
+
+	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", dir, rel) >=
+	    sizeof(joined))
+		return -1;
+	slash = strrchr(joined, '/');
+	*slash = '\0';
+	if (realpath(joined, real) != NULL)
+		return (size_t)snprintf(out, outlen, "%s/%s",
+		    strcmp(real, "/") == 0 ? "" : real, slash + 1) < outlen ?
+		    0 : -1;
+	*slash = '/';
+	return set_str(out, outlen, joined);
+}
+
 static int
 on_key(void *user, const char *section, const char *key, const char *v)
 {
@@ -194,9 +215,8 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		    strncmp(v, "postgres://", 11) == 0)
 			rc = set_str(c->database, sizeof(c->database), v);
 		else
-			rc = (size_t)snprintf(c->database,
-			    sizeof(c->database), "%s/%s", l->dir, v) <
-			    sizeof(c->database) ? 0 : -1;
+			rc = join_tidy(l->dir, v, c->database,
+			    sizeof(c->database));
 	} else if (strcmp(key, "durability") == 0) {
 		why = "must be full or normal";
 		if (strcmp(v, "full") == 0)
@@ -368,9 +388,15 @@ int
 conf_locate(const char *flag, char *out, size_t outlen, char *err,
     size_t errlen)
 {
-	char		 exe[PATH_MAX], a[PATH_MAX + 32], b[PATH_MAX + 32];
+	/* Beside the program, a checkout's conf/, an installed PREFIX's
+	 * etc/, and /etc (PREFIX=/usr). */
+	static const char *const rel[] = { "/backfills.conf",
+	    "/../conf/backfills.conf", "/../etc/backfills/backfills.conf" };
+	static const char *const sys = "/etc/backfills/backfills.conf";
+	char		 exe[PATH_MAX], a[PATH_MAX + 40];
 	const char	*env;
 	ssize_t		 n;
+	size_t		 i;
 	char		*slash;
 
 	if (flag != NULL && flag[0] != '\0')
@@ -380,22 +406,21 @@ conf_locate(const char *flag, char *out, size_t outlen, char *err,
 		return set_str(out, outlen, env) == 0 ? 0 :
 		    (snprintf(err, errlen, "BACKFILLS_CONF too long"), -1);
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0) {
-		snprintf(err, errlen, "no conf: pass -c FILE or set "
-		    "BACKFILLS_CONF");
-		return -1;
-	}
-	exe[n] = '\0';
+	exe[n > 0 ? n : 0] = '\0';
 	if ((slash = strrchr(exe, '/')) != NULL)
 		*slash = '\0';
-	snprintf(a, sizeof(a), "%s/backfills.conf", exe);
-	snprintf(b, sizeof(b), "%s/../conf/backfills.conf", exe);
-	if (access(a, R_OK) == 0)
-		return set_str(out, outlen, a) == 0 ? 0 : -1;
-	if (access(b, R_OK) == 0)
-		return set_str(out, outlen, b) == 0 ? 0 : -1;
-	snprintf(err, errlen, "no conf: pass -c FILE, set BACKFILLS_CONF, "
-	    "or put one at %s or %s", a, b);
+	for (i = 0; n > 0 && i < sizeof(rel) / sizeof(rel[0]); i++) {
+		snprintf(a, sizeof(a), "%s%s", exe, rel[i]);
+		if (access(a, R_OK) == 0)
+			return set_str(out, outlen, realpath(a, exe) ? exe :
+			    a) == 0 ? 0 :
+			    (snprintf(err, errlen, "conf path too long"), -1);
+	}
+	if (access(sys, R_OK) == 0)
+		return set_str(out, outlen, sys);
+	snprintf(err, errlen, "no conf found beside the program, in its "
+	    "../conf/ or ../etc/backfills/, or at %s: name one on the "
+	    "command line or in BACKFILLS_CONF", sys);
 	return -1;
 }
 

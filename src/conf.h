@@ -52,8 +52,10 @@ void	conf_defaults(struct conf *c);
 int	conf_load(struct conf *c, const char *path, char *err, size_t errlen);
 
 /* Picks the conf file: flag (may be NULL), else $BACKFILLS_CONF, else
- * backfills.conf beside the running binary, else ../conf/backfills.conf
- * from it. Writes the path into out and returns 0, or -1 with a reason. */
+ * the first readable of backfills.conf beside the running binary,
+ * ../conf/backfills.conf (a checkout), ../etc/backfills/backfills.conf
+ * (an installed PREFIX) from it, and /etc/backfills/backfills.conf.
+ * Writes the path into out and returns 0, or -1 with a reason. */
 int	conf_locate(const char *flag, char *out, size_t outlen,
 	    char *err, size_t errlen);
 

@@ -11,7 +11,7 @@
 #include "conf.h"
 
 #ifndef BACKFILLS_VERSION
-#define BACKFILLS_VERSION	"0.1.0"
+#error "BACKFILLS_VERSION: the Makefile passes it, from the file VERSION"
 #endif
 
 struct store;

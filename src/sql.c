@@ -116,7 +116,8 @@ static const struct {
 	B(S_CRED_FIND, "SELECT " CRED_COLS " FROM credential "
 	    "WHERE hash = ?2 AND kind = ?1"),
 	B(S_CRED_REVOKE, "UPDATE credential SET revoked_at = "
-	    "coalesce(revoked_at, ?3) WHERE id = ?2 AND kind = ?1"),
+	    "coalesce(revoked_at, ?3) WHERE id = ?2 AND kind = ?1 "
+	    "RETURNING revoked_at"),
 	B(S_CRED_LIST, "SELECT " CRED_COLS " FROM credential "
 	    "WHERE kind = ?1 ORDER BY id"),
 	B(S_CRED_VERSION,

@@ -979,15 +979,18 @@ store_cred_revoke(struct store *st, enum cred_kind k, int64_t id,
     int64_t now)
 {
 	struct db_args	 a = { 0 };
-	int64_t		 n;
+	int64_t		 at;
+	int		 found;
 	enum err	 e;
 
 	db_arg_text(&a, cred_kinds[k]);
 	db_arg_int(&a, id);
 	db_arg_int(&a, now);
-	if ((e = exec(st, S_CRED_REVOKE, &a, &n)) != ERR_OK)
+	if ((e = one_int(st, S_CRED_REVOKE, &a, &at, &found)) != ERR_OK)
 		return e;
-	return n == 1 ? ERR_OK : ERR_NOT_FOUND;
+	if (!found)
+		return ERR_NOT_FOUND;
+	return at == now ? ERR_OK : ERR_PRECONDITION;
 }
 
 enum err

@@ -146,7 +146,8 @@ enum err store_cred_add(struct store *, enum cred_kind, struct credential *c);
 /* Finds a credential by its hash, revoked or not. ERR_NOT_FOUND if none. */
 enum err store_cred_find(struct store *, enum cred_kind,
 	    const unsigned char hash[32], struct credential *out);
-/* Marks one revoked at now. ERR_NOT_FOUND if no such id of that kind. */
+/* Marks one revoked at now. ERR_NOT_FOUND if no such id of that kind,
+ * ERR_PRECONDITION if it was revoked already (its time is kept). */
 enum err store_cred_revoke(struct store *, enum cred_kind, int64_t id,
 	    int64_t now);
 /* A number that changes whenever any credential is added, revoked or

@@ -5,8 +5,9 @@ import os
 import subprocess
 import tempfile
 import shutil
+import unittest
 
-from harness import ServerTestCase, CTL_BIN, DEMO_PIPELINE
+from harness import ServerTestCase, CTL_BIN, DEMO_PIPELINE, ROOT
 
 
 class TestCtlPipelines(ServerTestCase):
@@ -124,5 +125,147 @@ class TestCtlInit(ServerTestCase):
     def test_unknown_command(self):
         p = subprocess.run([CTL_BIN, "frobnicate"], capture_output=True,
                            timeout=30, stdin=subprocess.DEVNULL)
-        self.assertNotEqual(p.returncode, 0)
-        self.assertTrue(p.stderr.strip())
+        self.assertEqual(p.returncode, 2)
+        self.assertTrue(p.stderr.decode().startswith(
+            "backfillctl: unknown command frobnicate\nusage:"), p.stderr)
+        self.assertEqual(p.stdout, b"")
+
+
+def ctl(*args, cwd=None):
+    return subprocess.run([CTL_BIN] + list(args), capture_output=True,
+                          timeout=30, stdin=subprocess.DEVNULL, cwd=cwd)
+
+
+class TestCtlHelps(unittest.TestCase):
+    """What issue 15 asks of the command line: help, version, exit
+    statuses, errors that say what to do."""
+
+    COMMANDS = ("init", "pipeline", "key", "token", "backup", "check",
+                "stats", "seed", "copy")
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="bf-ctl-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def test_help_lists_every_command_on_stdout(self):
+        for flag in ("--help", "-h"):
+            p = ctl(flag)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(p.stderr, b"")
+            out = p.stdout.decode()
+            self.assertTrue(out.startswith("usage: backfillctl"), out)
+            for c in self.COMMANDS:
+                self.assertRegex(out, r"(?m)^  %s\b" % c)
+
+    def test_command_help_is_its_own_lines(self):
+        for c in self.COMMANDS:
+            with self.subTest(command=c):
+                # no database needed, none touched
+                p = ctl("--db", os.path.join(self.tmp, "none.db"), c,
+                        "--help")
+                self.assertEqual(p.returncode, 0, p.stderr)
+                lines = [ln for ln in p.stdout.decode().splitlines()
+                         if ln.startswith("  ") and ln[2] != " "]
+                self.assertTrue(lines)
+                for ln in lines:
+                    self.assertTrue(ln.startswith("  %s" % c), ln)
+                self.assertFalse(os.path.exists(
+                    os.path.join(self.tmp, "none.db")))
+
+    def test_version(self):
+        p = ctl("--version")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(ROOT, "VERSION")) as f:
+            version = f.read().strip()
+        self.assertEqual(p.stdout.decode(), "backfillctl %s\n" % version)
+
+    def test_usage_errors_exit_2(self):
+        db = os.path.join(self.tmp, "x.db")
+        self.assertEqual(ctl("--db", db, "init").returncode, 0)
+        for args in (["--frob"], [], ["--db"], ["pipeline"],
+                     ["pipeline", "add"], ["pipeline", "remove", "p", "-x"],
+                     ["key", "add", "--bogus"], ["key", "revoke"],
+                     ["token", "issue", "--role"], ["seed"],
+                     ["check", "extra"], ["copy", "--from", db]):
+            with self.subTest(args=args):
+                full = args if args[:1] in (["--frob"], [], ["--db"]) \
+                    else ["--db", db] + args
+                p = ctl(*full)
+                self.assertEqual(p.returncode, 2, (p.stdout, p.stderr))
+                self.assertIn(b"usage: backfillctl", p.stderr)
+
+    def test_failures_exit_1_with_one_line(self):
+        db = os.path.join(self.tmp, "x.db")
+        self.assertEqual(ctl("--db", db, "init").returncode, 0)
+        for args in (["pipeline", "remove", "nope"],
+                     ["key", "revoke", "99"],
+                     ["token", "issue", "--role", "god"],
+                     ["pipeline", "add", "bad uuid"]):
+            with self.subTest(args=args):
+                p = ctl("--db", db, *args)
+                self.assertEqual(p.returncode, 1, (p.stdout, p.stderr))
+                err = p.stderr.decode()
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertTrue(err.startswith("backfillctl: "), err)
+
+    def test_missing_database_says_run_init(self):
+        db = os.path.join(self.tmp, "x.db")
+        p = ctl("--db", db, "stats")
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stderr.decode(), "backfillctl: no database at "
+                         "%s: create it with backfillctl --db %s init\n"
+                         % (db, db))
+        self.assertFalse(os.path.exists(db))
+        conf = os.path.join(self.tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("database = sub/y.db\n")
+        os.mkdir(os.path.join(self.tmp, "sub"))
+        p = ctl("--conf", conf, "stats")
+        self.assertEqual(p.stderr.decode(), "backfillctl: no database at "
+                         "%s/sub/y.db: create it with backfillctl --conf "
+                         "%s init\n" % (os.path.realpath(self.tmp), conf))
+        p = ctl("--db", os.path.join(self.tmp, "no", "x.db"), "init")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("no folder %s/no" % self.tmp, p.stderr.decode())
+
+    def test_an_error_names_the_path_once(self):
+        # a folder where the database should be: SQLite cannot open it
+        db = os.path.join(self.tmp, "adir")
+        os.mkdir(db)
+        p = ctl("--db", db, "stats")
+        self.assertEqual(p.returncode, 1)
+        err = p.stderr.decode()
+        self.assertEqual(err.count(db), 1, err)
+
+    def test_init_takes_others_off_the_conf_it_writes_a_secret_to(self):
+        conf = os.path.join(self.tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("database = x.db\nrequire_authentication = on\n")
+        os.chmod(conf, 0o644)
+        p = ctl("--conf", conf, "init")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.stat(conf).st_mode & 0o777, 0o640)
+        out = p.stdout.decode()
+        self.assertIn("made %s mode 0640" % conf, out)
+        with open(conf) as f:
+            self.assertRegex(f.read(), r"(?m)^jwt_secret = \S{40,}$")
+        # a conf with a secret already is left alone
+        os.chmod(conf, 0o644)
+        p = ctl("--conf", conf, "init")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(os.stat(conf).st_mode & 0o777, 0o644)
+
+    def test_revoking_twice_says_so(self):
+        db = os.path.join(self.tmp, "x.db")
+        self.assertEqual(ctl("--db", db, "init").returncode, 0)
+        p = ctl("--db", db, "token", "issue", "--role", "viewer")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        tid = p.stdout.decode().split()[2].rstrip(",")
+        p = ctl("--db", db, "token", "revoke", tid)
+        self.assertEqual((p.returncode, p.stdout.decode()),
+                         (0, "revoked token %s\n" % tid))
+        p = ctl("--db", db, "token", "revoke", tid)
+        self.assertEqual((p.returncode, p.stdout.decode()),
+                         (0, "token %s was already revoked\n" % tid))
+        listed = ctl("--db", db, "token", "list").stdout.decode()
+        self.assertIn("revoked", listed)

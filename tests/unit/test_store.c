@@ -277,6 +277,49 @@ START_TEST(pipeline_add_get_list_remove)
 }
 END_TEST
 
+/* ---- credentials -------------------------------------------------- */
+
+START_TEST(credential_add_find_revoke)
+{
+	struct credential c, got;
+	int64_t		 first;
+
+	memset(&c, 0, sizeof(c));
+	memset(c.hash, 0xab, sizeof(c.hash));
+	snprintf(c.name, sizeof(c.name), "ci");
+	snprintf(c.role, sizeof(c.role), "editor");
+	c.created_at = 1000000;
+	c.expires_at = 9000000;
+	ck_assert_int_eq(store_cred_add(st, CRED_TOKEN, &c), ERR_OK);
+	ck_assert_int_gt(c.id, 0);
+	/* the same secret again, of either kind */
+	ck_assert_int_eq(store_cred_add(st, CRED_TOKEN, &c), ERR_PRECONDITION);
+	ck_assert_int_eq(store_cred_add(st, CRED_KEY, &c), ERR_PRECONDITION);
+	ck_assert_int_eq(store_cred_find(st, CRED_TOKEN, c.hash, &got),
+	    ERR_OK);
+	ck_assert_int_eq(got.id, c.id);
+	ck_assert_str_eq(got.role, "editor");
+	ck_assert_int_eq(got.revoked_at, 0);
+	/* a token's id is no key's */
+	ck_assert_int_eq(store_cred_find(st, CRED_KEY, c.hash, &got),
+	    ERR_NOT_FOUND);
+	ck_assert_int_eq(store_cred_revoke(st, CRED_KEY, c.id, 5000000),
+	    ERR_NOT_FOUND);
+
+	first = 5000000;
+	ck_assert_int_eq(store_cred_revoke(st, CRED_TOKEN, c.id, first),
+	    ERR_OK);
+	/* twice: said, and the first time is kept */
+	ck_assert_int_eq(store_cred_revoke(st, CRED_TOKEN, c.id, first + 1),
+	    ERR_PRECONDITION);
+	ck_assert_int_eq(store_cred_find(st, CRED_TOKEN, c.hash, &got),
+	    ERR_OK);
+	ck_assert_int_eq(got.revoked_at, first);
+	ck_assert_int_eq(store_cred_revoke(st, CRED_TOKEN, c.id + 1, first),
+	    ERR_NOT_FOUND);
+}
+END_TEST
+
 START_TEST(pipeline_remove_with_backfills)
 {
 	struct backfill	 b;
@@ -1122,6 +1165,7 @@ store_suite(void)
 	tcase_add_test(tc, pipeline_add_get_list_remove);
 	tcase_add_test(tc, pipeline_remove_with_backfills);
 	tcase_add_test(tc, backfill_count_kept);
+	tcase_add_test(tc, credential_add_find_revoke);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("backfills");
