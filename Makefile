@@ -82,7 +82,7 @@ e2e: all
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/e2e/run.py
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) SUPERVISOR=spawn-fcgi \
 	    python3 tests/e2e/run.py test_founding test_routes test_update \
-	    test_concurrency
+	    test_concurrency test_burst
 
 check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
