@@ -4,6 +4,8 @@
  * service. Exit status 0 on success, 1 with a one-line reason on
  * failure, 2 on bad usage.
  */
+#include <sys/stat.h>
+
 #include <json-c/json.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -523,6 +525,10 @@ main(int argc, char *argv[])
 	int		 i, rc;
 	enum err	 e;
 
+	/* The database, its -wal and -shm and backups are private (SQLite
+	 * gives the -wal and -shm the database's mode); the conf may say
+	 * 0640 instead (file_mode). */
+	umask(077);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
 			db = argv[++i];
@@ -549,6 +555,7 @@ main(int argc, char *argv[])
 	 * database: one given with --conf, or found when --db is not. */
 	if (db != NULL && confpath == NULL)
 		conf.path[0] = '\0';
+	umask(conf_umask(&conf));
 	if (db == NULL)
 		db = conf.database;
 	memset(&o, 0, sizeof(o));

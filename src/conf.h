@@ -5,6 +5,8 @@
 #ifndef CONF_H
 #define CONF_H
 
+#include <sys/types.h>
+
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +26,7 @@ struct conf {
 	char		 cors_origin[512];	/* "" sends no CORS headers */
 	enum log_level	 log_level;
 	int		 sandbox;		/* seccomp after start-up */
+	mode_t		 file_mode;		/* 0600 or 0640: new data files */
 };
 
 /* Fills c with the built-in defaults. */
@@ -34,6 +37,10 @@ void	conf_defaults(struct conf *c);
  * problem; lines over 199 bytes are refused, values are at most 180). A relative
  * database path is taken relative to the conf file's folder. */
 int	conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* The umask under which new files (the database, its -wal and -shm,
+ * backups) get c->file_mode: 077, or 027 for 0640. */
+mode_t	conf_umask(const struct conf *c);
 
 /* Picks the conf file: flag (may be NULL), else $BACKFILLS_CONF, else
  * backfills.conf beside the running binary, else ../conf/backfills.conf

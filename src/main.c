@@ -5,6 +5,8 @@
  * libfcgi: it turns params and streams into a struct request and writes
  * the struct response back.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcgiapp.h>
 #include <signal.h>
@@ -357,6 +359,9 @@ main(int argc, char *argv[])
 	int		 ch, fd;
 	enum err	 e;
 
+	/* Nothing this process creates is for others to read (the database
+	 * may hold secrets in variables); the conf's file_mode below. */
+	umask(077);
 	while ((ch = getopt(argc, argv, "c:s:n:M:G:X")) != -1)
 		switch (ch) {
 		case 'X':
@@ -399,6 +404,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_set_level(conf.log_level);
+	umask(conf_umask(&conf));
 	if (conf.require_auth && conf.jwt_secret[0] == '\0') {
 		fprintf(stderr, "backfills.fcgi: %s: require_authentication "
 		    "is on but jwt_secret is not set: add a line \"jwt_secret "
