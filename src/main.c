@@ -257,11 +257,16 @@ serve_one(struct ctx *c, struct source *src, struct buf *body,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	params_scan(src);
 	if (request_read(src, &c->conf, body, &req) < 0) {
-		/* Nothing is changed and nobody is left to answer. */
-		log_request(src, &req, 400, &t0);
-		return;
-	}
-	service_handle(c, &req, resp);
+		/* The body ended before its CONTENT_LENGTH: nothing is
+		 * changed. Whoever is still there (a CGI server reading our
+		 * stdout, a FastCGI peer that ended its stream early) gets
+		 * the 400 of a body that is not JSON, rather than nothing,
+		 * which the web server would answer with its own 500. */
+		resp_reset(resp);
+		resp_error(resp, ERR_INVALID_JSON,
+		    "The body is shorter than its Content-Length.", NULL);
+	} else
+		service_handle(c, &req, resp);
 	log_request(src, &req, resp->status, &t0);
 	response_write(src, resp, out);
 }
@@ -274,6 +279,18 @@ usage(void)
 	    "       backfills.fcgi -X    (sandbox self-test: must die of "
 	    "SIGSYS)\n");
 	exit(2);
+}
+
+/* Enters the sandbox unless the conf turns it off, with what libpq
+ * needs for a PostgreSQL database: a FastCGI worker before its first
+ * accept, a CGI process before it reads its request. Returns 0, or -1
+ * with a reason on stderr (then the process must not serve). */
+static int
+sandbox_for(const struct conf *conf)
+{
+	if (!conf->sandbox)
+		return 0;
+	return sandbox_enter(store_is_postgres(conf->database));
 }
 
 /* What one worker needs: the service, the config, reused buffers. */
@@ -305,8 +322,7 @@ worker_loop(int fd, void *arg)
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
-	if (w->c->conf.sandbox &&
-	    sandbox_enter(store_is_postgres(w->c->conf.database)) < 0)
+	if (sandbox_for(&w->c->conf) < 0)
 		return 1;
 	log_msg(LOG_INFO, "worker started (conf %s, database %s%s)",
 	    w->c->conf.path, w->c->conf.database,
@@ -440,6 +456,16 @@ main(int argc, char *argv[])
 	if (!FCGX_IsCGI())
 		return worker_loop(0, &w);
 	signal(SIGPIPE, SIG_IGN);
+	/* One CGI request runs under the same sandbox as a FastCGI worker.
+	 * If it cannot be entered, a JSON 500 rather than the web server's
+	 * own page for a script that wrote nothing. */
+	if (sandbox_for(&conf) < 0) {
+		resp_error(&resp, ERR_INTERNAL, NULL, NULL);
+		response_write(&src, &resp, &out);
+		resp_free(&resp);
+		buf_free(&out);
+		return 1;
+	}
 	serve_one(&c, &src, &body, &out, &resp);
 	fflush(stdout);
 	service_idle(&c);
