@@ -42,7 +42,7 @@ on_term(int sig)
 enum param {
 	P_METHOD, P_PATH_INFO, P_SCRIPT_URL, P_QUERY, P_IF_MATCH, P_API_KEY,
 	P_AUTHORIZATION, P_REDIRECT_AUTHORIZATION, P_OAUTH_TOKEN, P_COOKIE,
-	P_ORIGIN, P_CONTENT_LENGTH, P_REQUEST_ID, P__MAX
+	P_ORIGIN, P_CONTENT_LENGTH, P_TRANSFER_ENCODING, P_REQUEST_ID, P__MAX
 };
 
 static const struct {
@@ -62,6 +62,7 @@ static const struct {
 	P(P_COOKIE, "HTTP_COOKIE"),
 	P(P_ORIGIN, "HTTP_ORIGIN"),
 	P(P_CONTENT_LENGTH, "CONTENT_LENGTH"),
+	P(P_TRANSFER_ENCODING, "HTTP_TRANSFER_ENCODING"),
 	P(P_REQUEST_ID, "REQUEST_ID"),
 #undef P
 };
@@ -126,6 +127,84 @@ body_read(const struct source *src, char *p, size_t n)
 	return got;
 }
 
+/* Reads and discards up to max bytes of the body (DRAIN_MAX at most),
+ * so that the web server can deliver an answer given before the body
+ * was read, on a clean connection. */
+static void
+body_drain(const struct source *src, unsigned long long max)
+{
+	char	 sink[4096];
+	size_t	 got, left;
+
+	for (left = max > DRAIN_MAX ? DRAIN_MAX : (size_t)max; left > 0;
+	    left -= got)
+		if ((got = body_read(src, sink, left < sizeof(sink) ?
+		    left : sizeof(sink))) == 0)
+			break;
+}
+
+/* A body of the declared length cl (CONTENT_LENGTH), at most max bytes:
+ * a longer one is refused unread (and drained). Returns its state; *cut
+ * is set when it ended short: the client went away mid-body. */
+static enum body_state
+body_sized(const struct source *src, const char *cl, size_t max,
+    struct buf *body, int *cut)
+{
+	unsigned long long n = 0;
+	size_t		 i;
+
+	for (i = 0; cl[i] != '\0'; i++) {
+		if (cl[i] < '0' || cl[i] > '9' || i > 18)
+			return BODY_BAD_LENGTH;
+		n = n * 10 + (unsigned)(cl[i] - '0');
+	}
+	if (n > max) {
+		body_drain(src, n);
+		return BODY_TOO_LARGE;
+	}
+	if (buf_reserve(body, (size_t)n) < 0)
+		return BODY_TOO_LARGE;
+	body->len = body_read(src, body->data, (size_t)n);
+	body->data[body->len] = '\0';
+	*cut = body->len != n;
+	return BODY_OK;
+}
+
+#define STREAM_STEP	16384	/* a body of unknown length grows by this */
+
+/*
+ * A FastCGI body without CONTENT_LENGTH, read to the stream's end: what
+ * a server sends when it passes a chunked request on as it comes (nginx
+ * and mod_fcgid buffer one and set CONTENT_LENGTH; nginx with
+ * fastcgi_request_buffering off does not). At most max bytes: a longer
+ * one is drained and refused. Returns its state (BODY_NONE for an empty
+ * stream); *cut is set when the stream broke off (the connection
+ * dropped) instead of ending.
+ */
+static enum body_state
+body_stream(const struct source *src, size_t max, struct buf *body,
+    int *cut)
+{
+	size_t	 want, got;
+
+	do {
+		want = max + 1 - body->len;
+		if (want > STREAM_STEP)
+			want = STREAM_STEP;
+		if (buf_reserve(body, want) < 0)
+			return BODY_TOO_LARGE;
+		got = body_read(src, body->data + body->len, want);
+		body->len += got;
+		if (body->len > max) {
+			body_drain(src, DRAIN_MAX);
+			return BODY_TOO_LARGE;
+		}
+	} while (got == want);
+	body->data[body->len] = '\0';
+	*cut = FCGX_GetError(src->fcgi->in) != 0;
+	return body->len > 0 ? BODY_OK : BODY_NONE;
+}
+
 /* Fills req from the source; the body lands in body (reused). Returns
  * 0, or -1 when the client went away before sending all its body. */
 static int
@@ -133,9 +212,7 @@ request_read(const struct source *src, const struct conf *conf,
     struct buf *body, struct request *req)
 {
 	const char	*cl, *path;
-	char		 sink[4096];
-	unsigned long long n = 0;
-	size_t		 i, got, left;
+	int		 cut = 0;
 
 	memset(req, 0, sizeof(*req));
 	req->method = http_method(param(src, P_METHOD));
@@ -158,39 +235,27 @@ request_read(const struct source *src, const struct conf *conf,
 
 	buf_reset(body);
 	cl = param(src, P_CONTENT_LENGTH);
-	if (cl == NULL || cl[0] == '\0') {
+	if (cl != NULL && cl[0] != '\0')
+		req->body_state = body_sized(src, cl, conf->max_body, body,
+		    &cut);
+	else if (src->fcgi != NULL)
+		req->body_state = body_stream(src, conf->max_body, body, &cut);
+	else {
+		/* Plain CGI: no CONTENT_LENGTH, no body (RFC 3875 4.1.2).
+		 * Apache's mod_cgi(d) passes a chunked one on stdin all the
+		 * same, and ends it early with no sign when LimitRequestBody
+		 * cuts it: refused (411), drained so that Apache can deliver
+		 * the answer. */
+		if (param(src, P_TRANSFER_ENCODING) != NULL)
+			body_drain(src, DRAIN_MAX);
 		req->body_state = BODY_NONE;
-		return 0;
 	}
-	for (i = 0; cl[i] != '\0'; i++) {
-		if (cl[i] < '0' || cl[i] > '9' || i > 18) {
-			req->body_state = BODY_BAD_LENGTH;
-			return 0;
-		}
-		n = n * 10 + (unsigned)(cl[i] - '0');
+	if (cut)
+		return -1;
+	if (req->body_state == BODY_OK) {
+		req->body = body->data;
+		req->body_len = body->len;
 	}
-	if (n > conf->max_body) {
-		/* Refused unread; drained in small pieces so the web server
-		 * can deliver the answer on a clean connection. */
-		req->body_state = BODY_TOO_LARGE;
-		for (left = n > DRAIN_MAX ? DRAIN_MAX : (size_t)n; left > 0;
-		    left -= got)
-			if ((got = body_read(src, sink, left < sizeof(sink) ?
-			    left : sizeof(sink))) == 0)
-				break;
-		return 0;
-	}
-	if (buf_reserve(body, (size_t)n) < 0) {
-		req->body_state = BODY_TOO_LARGE;
-		return 0;
-	}
-	if ((got = body_read(src, body->data, (size_t)n)) != n)
-		return -1;	/* the client went away mid-body */
-	body->len = got;
-	body->data[got] = '\0';
-	req->body_state = BODY_OK;
-	req->body = body->data;
-	req->body_len = got;
 	return 0;
 }
 
