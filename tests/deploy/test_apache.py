@@ -265,7 +265,8 @@ def docroot_htaccess():
     return "\n".join(out) + "\n"
 
 
-MODULES_COMMON = ["mpm_event", "authz_core", "alias", "headers", "rewrite"]
+MODULES_COMMON = ["mpm_event", "authz_core", "alias", "headers", "rewrite",
+                  "reqtimeout"]
 
 
 class Site:
@@ -369,6 +370,8 @@ class Site:
             "MaxRequestWorkers 32",
             "MinSpareThreads 1",
             "MaxSpareThreads 32",
+            # a client slow with its headers gets Apache's 408 at once
+            "RequestReadTimeout header=2 body=20",
         ]
         if self.root_user:
             lines += ["User %s" % APACHE_USER, "Group #%d" % self.gid]
@@ -690,6 +693,56 @@ def check_chunked_too_large(s):
     expect(name_of_6(s) == before, "a refused body changed backfill 6")
 
 
+GET6 = b"GET /api/backfills/6 "
+# What Apache answers itself, before or without the worker: (request,
+# status, type). Raw bytes: most of these cannot be sent by a client
+# library.
+APACHE_OWN = [
+    (GET6 + b"HTTP/10.0\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"FOO\r\n\r\n", 400, "bad_request"),
+    (b"G(T /api/backfills/6 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/back fills HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/../../x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\n\r\n", 400, "bad_request"),            # no Host
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x/y\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\nfoo\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+     400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\n" +
+     b"".join(b"X-H%d: a\r\n" % i for i in range(120)) + b"\r\n",
+     400, "bad_request"),
+    (b"PUT /api/backfills/6 HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: abc\r\n\r\n", 400, "bad_request"),
+    (b"PUT /api/backfills/6 HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: gzip\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+     414, "uri_too_long"),
+    (b"GET /api/%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404, "record_not_found"),
+    (b"GET /api/backfills%2f6 HTTP/1.1\r\nHost: x\r\n\r\n",
+     404, "record_not_found"),
+    (b"TRACE /api/backfills/6 HTTP/1.1\r\nHost: x\r\n\r\n",
+     405, "method_not_allowed"),
+    (b"CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", 403, "forbidden"),
+    (b"PUT /api/backfills/6 HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n"
+     b"Content-Length: 2\r\n\r\n{}", 417, "expectation_failed"),
+    # headers not finished within RequestReadTimeout (2 s here)
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\n", 408, "request_timeout"),
+]
+
+
+def check_apache_own_errors(s):
+    # Each in JSON, with its status (before: Apache's HTML pages, and
+    # TRACE echoed back as a 200).
+    for data, status, etype in APACHE_OWN:
+        r = raw_request(s.port, data, timeout=10)
+        expect(r is not None, "%r: no answer" % data[:50])
+        try:
+            expect_error(r, status, etype)
+        except Fail as e:
+            raise Fail("%r: %s" % (data[:50], e))
+
+
 def check_conf_hidden(s):
     for path in ("/cgi-bin/backfills.conf", "/cgi-bin/",
                  "/cgi-bin/.htaccess"):
@@ -751,7 +804,8 @@ FCGID_BODIES = [
      check_declared_over_fcgid_limit),
 ]
 CHECKS_BY_MODE = {
-    "fcgid": FCGID_BODIES,
+    "fcgid": FCGID_BODIES + [("Apache's own errors -> JSON",
+                              check_apache_own_errors)],
     "cgi": [("conf, folder and .htaccess not served", check_conf_hidden)],
     "htaccess-fcgid": [("conf, folder and .htaccess not served",
                         check_conf_hidden)] + FCGID_BODIES,
