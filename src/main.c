@@ -242,7 +242,7 @@ request_read(const struct source *src, const struct conf *conf,
 		req->body_state = body_stream(src, conf->max_body, body, &cut);
 	else {
 		/* Plain CGI: no CONTENT_LENGTH, no body (RFC 3875 4.1.2).
-		 * Apache's mod_cgi(d) passes a chunked one on stdin all the
+		 * Apache's mod_cgid passes a chunked one on stdin all the
 		 * same, and ends it early with no sign when LimitRequestBody
 		 * cuts it: refused (411), drained so that Apache can deliver
 		 * the answer. */

@@ -7,7 +7,6 @@ spawn-fcgi's default queue (1024) as well as the pool's old one (128)."""
 import resource
 import selectors
 import socket
-import sqlite3
 import time
 
 from harness import (ServerTestCase, AUTH_HEADERS, DEMO_PIPELINE,
@@ -82,10 +81,11 @@ class TestBurst(ServerTestCase):
                 created[name] = r.json["backfill"]["id"]
         self.assertEqual(statuses, {201: BURST},
                          "answers to %d simultaneous POSTs" % BURST)
-        con = sqlite3.connect(self.server.db, timeout=10)
-        try:
-            rows = dict(con.execute(
-                "SELECT name, id FROM backfill WHERE name LIKE 'burst-%'"))
-        finally:
-            con.close()
-        self.assertEqual(rows, created, "acknowledged creates not stored")
+        stored = {}
+        for offset in range(0, BURST + 1000, 1000):
+            r = self.req("GET", "/api/pipelines/%s/backfills?_limit=1000"
+                         "&_offset=%d" % (DEMO_PIPELINE, offset))
+            self.assertEqual(r.status, 200, r)
+            stored.update((b["name"], b["id"]) for b in r.json["backfills"]
+                          if (b["name"] or "").startswith("burst-"))
+        self.assertEqual(stored, created, "acknowledged creates not stored")

@@ -38,6 +38,8 @@ class TestModes(Umask022, ServerTestCase):
     def test_database_and_its_wal_and_shm_are_0600(self):
         # serve.sh created the database (backfillctl init --demo); the
         # workers, holding it open, have its -wal and -shm.
+        if not os.path.isabs(self.server.db):
+            self.skipTest("a PostgreSQL database has no files here")
         self.create(name="private")
         for suffix in ("", "-wal", "-shm"):
             with self.subTest(file="backfills.db" + suffix):
