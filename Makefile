@@ -117,7 +117,7 @@ e2e:
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/e2e/run.py
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) SUPERVISOR=spawn-fcgi \
 	    python3 tests/e2e/run.py test_founding test_routes test_update \
-	    test_concurrency
+	    test_concurrency test_burst
 
 # Installs every group (the tests', fuzzing's, Apache, PostgreSQL, ...),
 # so that any target works afterwards.

@@ -253,8 +253,10 @@ if [ "$SUPERVISOR" = prefork ]; then
 else
 	# spawn-fcgi binds the socket, forks the workers and returns. (Not
 	# -U root: spawn-fcgi refuses it, "I will not set uid to 0"; the
-	# socket is root's anyway.)
+	# socket is root's anyway.) -b: the system's longest listen queue,
+	# as the pre-fork pool takes (spawn-fcgi's default is 1024).
 	spawn-fcgi -F "$WORKERS" -s "$SOCK" -M "$SOCK_MODE" \
+	    -b "$(cat /proc/sys/net/core/somaxconn 2>/dev/null || echo 1024)" \
 	    ${SOCK_GROUP:+-G "$SOCK_GROUP"} -P "$RUNDIR/workers.pid" \
 	    -- "$FCGI_BIN" -c "$RUNDIR/backfills.conf" >/dev/null 9>&- ||
 		die "spawn-fcgi failed (status $?)"

@@ -776,6 +776,10 @@ main(int argc, char *argv[])
 	int		 i, j, rc;
 	enum err	 e;
 
+	/* The database, its -wal and -shm and backups are private (SQLite
+	 * gives the -wal and -shm the database's mode); the conf may say
+	 * 0640 instead (file_mode). */
+	umask(077);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--help") == 0 ||
 		    strcmp(argv[i], "-h") == 0) {
@@ -825,6 +829,7 @@ main(int argc, char *argv[])
 	 * database: one given with --conf, or found when --db is not. */
 	if (db != NULL && confpath == NULL)
 		conf.path[0] = '\0';
+	umask(conf_umask(&conf));
 	memset(&o, 0, sizeof(o));
 	o.path = db != NULL ? db : conf.database;
 	o.durability_full = 1;

@@ -45,6 +45,13 @@ conf_defaults(struct conf *c)
 	c->retry.delay = 5;
 	c->retry.max_delay = 60;
 	c->retry.exponential = 1;
+	c->file_mode = 0600;
+}
+
+mode_t
+conf_umask(const struct conf *c)
+{
+	return c->file_mode == 0640 ? 027 : 077;
 }
 
 /* A duration in seconds in [lo, hi]: a whole number with an optional s,
@@ -254,6 +261,10 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		why = "must be on or off";
 		if ((rc = parse_bool(v, &b)) == 0)
 			c->sandbox = b;
+	} else if (strcmp(key, "file_mode") == 0) {
+		why = "must be 0600 or 0640";
+		if (strcmp(v, "0600") == 0 || strcmp(v, "0640") == 0)
+			rc = 0, c->file_mode = v[2] == '4' ? 0640 : 0600;
 	} else if (strcmp(key, "jwt_secret") == 0) {
 		why = "must be 1 to 180 characters";
 		rc = v[0] == '\0' || strlen(v) > VALUE_MAX ? -1 :

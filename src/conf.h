@@ -5,6 +5,8 @@
 #ifndef CONF_H
 #define CONF_H
 
+#include <sys/types.h>
+
 #include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +42,7 @@ struct conf {
 		int64_t	 max_delay;		/* seconds */
 		int	 exponential;
 	}		 retry;
+	mode_t		 file_mode;		/* 0600 or 0640: new data files */
 };
 
 /* Fills c with the built-in defaults. */
@@ -50,6 +53,10 @@ void	conf_defaults(struct conf *c);
  * problem; lines over 199 bytes are refused, values are at most 180). A relative
  * database path is taken relative to the conf file's folder. */
 int	conf_load(struct conf *c, const char *path, char *err, size_t errlen);
+
+/* The umask under which new files (the database, its -wal and -shm,
+ * backups) get c->file_mode: 077, or 027 for 0640. */
+mode_t	conf_umask(const struct conf *c);
 
 /* Picks the conf file: flag (may be NULL), else $BACKFILLS_CONF, else
  * the first readable of backfills.conf beside the running binary,

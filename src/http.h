@@ -30,7 +30,8 @@ enum body_state {
 	BODY_NONE,		/* no Content-Length */
 	BODY_OK,		/* body/body_len hold it, NUL-terminated */
 	BODY_TOO_LARGE,		/* over max_body: not read */
-	BODY_BAD_LENGTH		/* Content-Length not a number */
+	BODY_BAD_LENGTH,	/* Content-Length not a number */
+	BODY_SHORT		/* ended before its Content-Length */
 };
 
 struct request {

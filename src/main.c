@@ -6,6 +6,7 @@
  * the struct response back.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -44,8 +45,8 @@ on_term(int sig)
 enum param {
 	P_METHOD, P_PATH_INFO, P_SCRIPT_URL, P_QUERY, P_IF_MATCH, P_API_KEY,
 	P_AUTHORIZATION, P_REDIRECT_AUTHORIZATION, P_OAUTH_TOKEN, P_COOKIE,
-	P_ORIGIN, P_CONTENT_LENGTH, P_REQUEST_ID, P_IDEMPOTENCY_KEY,
-	P_REMOTE_ADDR, P__MAX
+	P_ORIGIN, P_CONTENT_LENGTH, P_TRANSFER_ENCODING, P_REQUEST_ID,
+	P_IDEMPOTENCY_KEY, P_REMOTE_ADDR, P__MAX
 };
 
 static const struct {
@@ -65,6 +66,7 @@ static const struct {
 	P(P_COOKIE, "HTTP_COOKIE"),
 	P(P_ORIGIN, "HTTP_ORIGIN"),
 	P(P_CONTENT_LENGTH, "CONTENT_LENGTH"),
+	P(P_TRANSFER_ENCODING, "HTTP_TRANSFER_ENCODING"),
 	P(P_REQUEST_ID, "REQUEST_ID"),
 	P(P_IDEMPOTENCY_KEY, "HTTP_IDEMPOTENCY_KEY"),
 	P(P_REMOTE_ADDR, "REMOTE_ADDR"),
@@ -131,16 +133,91 @@ body_read(const struct source *src, char *p, size_t n)
 	return got;
 }
 
-/* Fills req from the source; the body lands in body (reused). Returns
- * 0, or -1 when the client went away before sending all its body. */
-static int
+/* Reads and discards up to max bytes of the body (DRAIN_MAX at most),
+ * so that the web server can deliver an answer given before the body
+ * was read, on a clean connection. */
+static void
+body_drain(const struct source *src, unsigned long long max)
+{
+	char	 sink[4096];
+	size_t	 got, left;
+
+	for (left = max > DRAIN_MAX ? DRAIN_MAX : (size_t)max; left > 0;
+	    left -= got)
+		if ((got = body_read(src, sink, left < sizeof(sink) ?
+		    left : sizeof(sink))) == 0)
+			break;
+}
+
+/* A body of the declared length cl (CONTENT_LENGTH), at most max bytes:
+ * a longer one is refused unread (and drained). Returns its state; *cut
+ * is set when it ended short: the client went away mid-body. */
+static enum body_state
+body_sized(const struct source *src, const char *cl, size_t max,
+    struct buf *body, int *cut)
+{
+	unsigned long long n = 0;
+	size_t		 i;
+
+	for (i = 0; cl[i] != '\0'; i++) {
+		if (cl[i] < '0' || cl[i] > '9' || i > 18)
+			return BODY_BAD_LENGTH;
+		n = n * 10 + (unsigned)(cl[i] - '0');
+	}
+	if (n > max) {
+		body_drain(src, n);
+		return BODY_TOO_LARGE;
+	}
+	if (buf_reserve(body, (size_t)n) < 0)
+		return BODY_TOO_LARGE;
+	body->len = body_read(src, body->data, (size_t)n);
+	body->data[body->len] = '\0';
+	*cut = body->len != n;
+	return BODY_OK;
+}
+
+#define STREAM_STEP	16384	/* a body of unknown length grows by this */
+
+/*
+ * A FastCGI body without CONTENT_LENGTH, read to the stream's end: what
+ * a server sends when it passes a chunked request on as it comes (nginx
+ * and mod_fcgid buffer one and set CONTENT_LENGTH; nginx with
+ * fastcgi_request_buffering off does not). At most max bytes: a longer
+ * one is drained and refused. Returns its state (BODY_NONE for an empty
+ * stream); *cut is set when the stream broke off (the connection
+ * dropped) instead of ending.
+ */
+static enum body_state
+body_stream(const struct source *src, size_t max, struct buf *body,
+    int *cut)
+{
+	size_t	 want, got;
+
+	do {
+		want = max + 1 - body->len;
+		if (want > STREAM_STEP)
+			want = STREAM_STEP;
+		if (buf_reserve(body, want) < 0)
+			return BODY_TOO_LARGE;
+		got = body_read(src, body->data + body->len, want);
+		body->len += got;
+		if (body->len > max) {
+			body_drain(src, DRAIN_MAX);
+			return BODY_TOO_LARGE;
+		}
+	} while (got == want);
+	body->data[body->len] = '\0';
+	*cut = FCGX_GetError(src->fcgi->in) != 0;
+	return body->len > 0 ? BODY_OK : BODY_NONE;
+}
+
+/* Fills req from the source; the body lands in body (reused). */
+static void
 request_read(const struct source *src, const struct conf *conf,
     struct buf *body, struct request *req)
 {
 	const char	*cl, *path;
-	char		 sink[4096];
-	unsigned long long n = 0;
-	size_t		 i, got, left;
+	int		 cut = 0;
 
 	memset(req, 0, sizeof(*req));
 	req->method = http_method(param(src, P_METHOD));
@@ -165,40 +242,28 @@ request_read(const struct source *src, const struct conf *conf,
 
 	buf_reset(body);
 	cl = param(src, P_CONTENT_LENGTH);
-	if (cl == NULL || cl[0] == '\0') {
+	if (cl != NULL && cl[0] != '\0')
+		req->body_state = body_sized(src, cl, conf->max_body, body,
+		    &cut);
+	else if (src->fcgi != NULL)
+		req->body_state = body_stream(src, conf->max_body, body, &cut);
+	else {
+		/* Plain CGI: no CONTENT_LENGTH, no body (RFC 3875 4.1.2).
+		 * Apache's mod_cgid passes a chunked one on stdin all the
+		 * same, and ends it early with no sign when LimitRequestBody
+		 * cuts it: refused (411), drained so that Apache can deliver
+		 * the answer. */
+		if (param(src, P_TRANSFER_ENCODING) != NULL)
+			body_drain(src, DRAIN_MAX);
 		req->body_state = BODY_NONE;
-		return 0;
 	}
-	for (i = 0; cl[i] != '\0'; i++) {
-		if (cl[i] < '0' || cl[i] > '9' || i > 18) {
-			req->body_state = BODY_BAD_LENGTH;
-			return 0;
-		}
-		n = n * 10 + (unsigned)(cl[i] - '0');
+	if (cut)	/* the service answers 400 (a FastCGI peer that ended
+			 * its stream early, a CGI server still reading) */
+		req->body_state = BODY_SHORT;
+	else if (req->body_state == BODY_OK) {
+		req->body = body->data;
+		req->body_len = body->len;
 	}
-	if (n > conf->max_body) {
-		/* Refused unread; drained in small pieces so the web server
-		 * can deliver the answer on a clean connection. */
-		req->body_state = BODY_TOO_LARGE;
-		for (left = n > DRAIN_MAX ? DRAIN_MAX : (size_t)n; left > 0;
-		    left -= got)
-			if ((got = body_read(src, sink, left < sizeof(sink) ?
-			    left : sizeof(sink))) == 0)
-				break;
-		return 0;
-	}
-	if (buf_reserve(body, (size_t)n) < 0) {
-		req->body_state = BODY_TOO_LARGE;
-		return 0;
-	}
-	if ((got = body_read(src, body->data, (size_t)n)) != n)
-		return -1;	/* the client went away mid-body */
-	body->len = got;
-	body->data[got] = '\0';
-	req->body_state = BODY_OK;
-	req->body = body->data;
-	req->body_len = got;
-	return 0;
 }
 
 /* Writes p[0..n) to the request's output. */
@@ -295,12 +360,7 @@ serve_one(struct ctx *c, struct source *src, struct buf *body,
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	params_scan(src);
 	rid = request_id(src, own);
-	if (request_read(src, &c->conf, body, &req) < 0) {
-		/* Nothing is changed and nobody is left to answer. */
-		req.request_id = rid;
-		log_request(&req, 400, &t0);
-		return;
-	}
+	request_read(src, &c->conf, body, &req);
 	req.request_id = rid;
 	req.started = (int64_t)t0.tv_sec * 1000000000 + t0.tv_nsec;
 	metrics_busy(c->metrics, 1);
@@ -320,6 +380,18 @@ usage(void)
 	    "       backfills.fcgi -X    (sandbox self-test: must die of "
 	    "SIGSYS)\n");
 	exit(2);
+}
+
+/* Enters the sandbox unless the conf turns it off, with what libpq
+ * needs for a PostgreSQL database: a FastCGI worker before its first
+ * accept, a CGI process before it reads its request. Returns 0, or -1
+ * with a reason on stderr (then the process must not serve). */
+static int
+sandbox_for(const struct conf *conf)
+{
+	if (!conf->sandbox)
+		return 0;
+	return sandbox_enter(store_is_postgres(conf->database));
 }
 
 /* What one worker needs: the service, the config, reused buffers; and
@@ -377,8 +449,7 @@ worker_loop(int fd, void *arg)
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
-	if (w->c->conf.sandbox &&
-	    sandbox_enter(store_is_postgres(w->c->conf.database)) < 0)
+	if (sandbox_for(&w->c->conf) < 0)
 		return 1;
 	log_msg(LOG_INFO, "worker started (conf %s, database %s%s)",
 	    w->c->conf.path, w->c->conf.database,
@@ -500,6 +571,9 @@ main(int argc, char *argv[])
 	int		 ch, fd;
 	enum err	 e;
 
+	/* Nothing this process creates is for others to read (the database
+	 * may hold secrets in variables); the conf's file_mode below. */
+	umask(077);
 	while ((ch = getopt(argc, argv, "c:s:n:M:G:X")) != -1)
 		switch (ch) {
 		case 'X':
@@ -542,6 +616,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	log_set_level(conf.log_level);
+	umask(conf_umask(&conf));
 	if (conf.require_auth && conf.jwt_secret[0] == '\0') {
 		fprintf(stderr, "backfills.fcgi: %s: require_authentication "
 		    "is on but jwt_secret is not set: add a line \"jwt_secret "
@@ -585,6 +660,16 @@ main(int argc, char *argv[])
 	if (!FCGX_IsCGI())
 		return worker_loop(0, &w);
 	signal(SIGPIPE, SIG_IGN);
+	/* One CGI request runs under the same sandbox as a FastCGI worker.
+	 * If it cannot be entered, a JSON 500 rather than the web server's
+	 * own page for a script that wrote nothing. */
+	if (sandbox_for(&conf) < 0) {
+		resp_error(&resp, ERR_INTERNAL, NULL, NULL);
+		response_write(&src, &resp, &out);
+		resp_free(&resp);
+		buf_free(&out);
+		return 1;
+	}
 	serve_one(&c, &src, &body, &out, &resp);
 	fflush(stdout);
 	service_idle(&c);

@@ -23,6 +23,23 @@
 
 static volatile sig_atomic_t got_term, got_alarm, got_hup;
 
+/* The longest listen queue the system allows: net.core.somaxconn (the
+ * kernel caps listen()'s backlog to it), else SOMAXCONN. Read at start:
+ * raising the sysctl takes a restart of the pool. */
+static int
+listen_backlog(void)
+{
+	FILE	*f = fopen("/proc/sys/net/core/somaxconn", "r");
+	int	 n = 0;
+
+	if (f != NULL) {
+		if (fscanf(f, "%d", &n) != 1)
+			n = 0;
+		fclose(f);
+	}
+	return n > 0 ? n : SOMAXCONN;
+}
+
 static void
 on_term(int sig)
 {
@@ -40,7 +57,7 @@ prefork_listen(const char *path, mode_t mode, const char *group)
 	struct sockaddr_un sun;
 	struct group	*gr = NULL;
 	mode_t		 old;
-	int		 fd;
+	int		 fd, backlog = listen_backlog();
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -69,12 +86,13 @@ prefork_listen(const char *path, mode_t mode, const char *group)
 	}
 	umask(old);
 	if ((gr != NULL && chown(path, (uid_t)-1, gr->gr_gid) < 0) ||
-	    chmod(path, mode) < 0 || listen(fd, 128) < 0) {
+	    chmod(path, mode) < 0 || listen(fd, backlog) < 0) {
 		fprintf(stderr, "backfills.fcgi: %s: %s\n", path,
 		    strerror(errno));
 		close(fd);
 		return -1;
 	}
+	log_msg(LOG_INFO, "listening on %s (queue of %d)", path, backlog);
 	return fd;
 }
 

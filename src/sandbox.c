@@ -47,10 +47,14 @@ static const int allowed[] = {
 	SCMP_SYS(sysinfo),
 #if defined(__SANITIZE_ADDRESS__)
 	/* AddressSanitizer's leak check at exit stops the world with a
-	 * tracer thread and reads /proc/self/maps. */
+	 * tracer (a process of its own: were it killed, the checked one
+	 * would spin waiting for it) and reads /proc/self/maps and
+	 * /proc/self/task (getdents). It runs when a CGI request exits; a
+	 * pool's worker leaves with _exit. */
 	SCMP_SYS(clone), SCMP_SYS(clone3), SCMP_SYS(ptrace),
 	SCMP_SYS(wait4), SCMP_SYS(prctl), SCMP_SYS(sigaltstack),
-	SCMP_SYS(sched_getaffinity), SCMP_SYS(getdents64),
+	SCMP_SYS(sched_getaffinity), SCMP_SYS(getdents),
+	SCMP_SYS(getdents64),
 	SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(tgkill),
 	SCMP_SYS(kill), SCMP_SYS(prlimit64), SCMP_SYS(set_tid_address),
 #endif

@@ -323,6 +323,14 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	base_headers(c, req, resp);
 	r = route_match(req->path, &m);
 	resp->route = (int)r;
+	if (req->body_state == BODY_SHORT) {
+		/* Whoever is still there gets the 400 of a body that is not
+		 * JSON, rather than nothing, which the web server would turn
+		 * into its own 500. Nothing is changed. */
+		resp_error(resp, ERR_INVALID_JSON,
+		    "The body is shorter than its Content-Length.", NULL);
+		return 0;
+	}
 	if (req->method == M_OPTIONS) {
 		resp->status = 204;
 		if (r != ROUTE_NONE) {
@@ -369,6 +377,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			    "Content-Length is not a number.", NULL);
 			return 0;
 		case BODY_OK:
+		case BODY_SHORT:	/* answered above */
 			break;
 		}
 	}

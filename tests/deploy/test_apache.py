@@ -158,6 +158,59 @@ def request(port, method, path, headers=None, body=None):
         c.close()
 
 
+def raw_request(port, data, timeout=30):
+    """Sends raw bytes on a new connection and reads the answer to EOF;
+    returns a Response (a chunked body is decoded), None when the server
+    closed without answering."""
+    c = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    buf = b""
+    try:
+        c.sendall(data)
+        while True:
+            try:
+                chunk = c.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            buf += chunk
+    finally:
+        c.close()
+    if not buf:
+        return None
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = [tuple(x.strip() for x in ln.split(":", 1))
+               for ln in lines[1:] if ":" in ln]
+    r = Response(int(lines[0].split()[1]), headers, body)
+    if (r.header("Transfer-Encoding") or "").lower() == "chunked":
+        out = b""
+        while True:
+            size, _, rest = body.partition(b"\r\n")
+            n = int(size.split(b";")[0] or b"0", 16)
+            if n == 0:
+                break
+            out, body = out + rest[:n], rest[n + 2:]
+        r.body = out
+    return r
+
+
+def head(method, path, extra=()):
+    """A request head with the founding example's key and token."""
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1",
+             "Connection: close", "Content-Type: application/json",
+             "X-API-KEY: " + API_KEY, "Authorization: Bearer " + TOKEN]
+    return ("\r\n".join(lines + list(extra)) + "\r\n\r\n").encode()
+
+
+def chunked(body, size=8000):
+    """body in the chunked transfer coding, size bytes a chunk."""
+    out = b""
+    for i in range(0, len(body), size):
+        out += b"%x\r\n%s\r\n" % (len(body[i:i + size]), body[i:i + size])
+    return out + b"0\r\n\r\n"
+
+
 def expect_error(r, code, etype):
     expect(r.status == code, "expected %d %s, got %r" % (code, etype, r))
     expect((r.header("Content-Type") or "").startswith("application/json"),
@@ -199,7 +252,8 @@ def docroot_htaccess():
         return f.read()
 
 
-MODULES_COMMON = ["mpm_event", "authz_core", "alias", "headers", "rewrite"]
+MODULES_COMMON = ["mpm_event", "authz_core", "alias", "headers", "rewrite",
+                  "reqtimeout"]
 
 
 class Site:
@@ -303,6 +357,8 @@ class Site:
             "MaxRequestWorkers 32",
             "MinSpareThreads 1",
             "MaxSpareThreads 32",
+            # a client slow with its headers gets Apache's 408 at once
+            "RequestReadTimeout header=2 body=20",
         ]
         if self.root_user:
             lines += ["User %s" % APACHE_USER, "Group #%d" % self.gid]
@@ -554,30 +610,124 @@ def check_options(s):
 
 
 def check_apache_413(s):
-    # A declared body over FcgidMaxRequestLen: Apache refuses it before
+    # A declared body over what mod_fcgid takes: Apache refuses it before
     # reading any (the body is never sent here), with the ErrorDocument in
     # JSON, rather than mod_fcgid's 500 after reading it all.
-    c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
-    try:
-        c.sendall(b"PUT /api/backfills/6 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                  b"Content-Type: application/json\r\n"
-                  b"X-API-KEY: %s\r\nAuthorization: Bearer %s\r\n"
-                  b"Content-Length: 5000000\r\nConnection: close\r\n\r\n"
-                  % (API_KEY.encode(), TOKEN.encode()))
-        data = b""
-        while True:
-            chunk = c.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        c.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    expect(lines[0].split()[1:2] == ["413"], "status line %r" % lines[0])
-    r = Response(413, [tuple(x.strip() for x in ln.split(":", 1))
-                       for ln in lines[1:] if ":" in ln], body)
+    r = raw_request(s.port, head("PUT", "/api/backfills/6",
+                                 ["Content-Length: 5000000"]))
+    expect(r is not None, "no answer")
     expect_error(r, 413, "payload_too_large")
+
+
+def name_of_6(s):
+    return request(s.port, "GET", "/api/backfills/6",
+                   BEARER).json["backfill"]["name"]
+
+
+def check_declared_over_fcgid_limit(s):
+    # Sent whole, over mod_fcgid's default FcgidMaxRequestLen (128 KiB) in
+    # the shared-host layout, over 1 MiB in the virtual host's: the JSON
+    # 413 (before: mod_fcgid's HTML 500 in the shared-host layout).
+    before = name_of_6(s)
+    for size in (200000, 1100000):
+        body = b'{"backfill": {"name": "big"}}'.ljust(size)
+        r = raw_request(s.port, head("PUT", "/api/backfills/6",
+                                     ["Content-Length: %d" % size]) + body)
+        expect(r is not None, "%d bytes: no answer" % size)
+        expect_error(r, 413, "payload_too_large")
+    expect(name_of_6(s) == before, "a refused body changed backfill 6")
+
+
+def check_chunked(s):
+    # A chunked body under max_body: taken wherever the server passes it
+    # on with its length (mod_fcgid does, dechunked); plain CGI gets no
+    # length, so the worker asks for one (411, JSON).
+    name = "chunked %s" % s.mode
+    r = raw_request(s.port, head("PUT", "/api/backfills/6",
+                                 ["Transfer-Encoding: chunked"]) +
+                    chunked(b'{"backfill": {"name": "%s"}}' % name.encode(),
+                            7))
+    expect(r is not None, "no answer")
+    if s.mode == "cgi":
+        expect_error(r, 411, "length_required")
+    else:
+        expect(r.status == 200, "chunked PUT: %r" % r)
+        expect(r.json["backfill"]["name"] == name, "body %r" % r.json)
+
+
+def check_chunked_too_large(s):
+    # Chunked bodies over max_body (64K), over the shared-host layout's
+    # LimitRequestBody (64K), over the virtual host's (1 MiB) and over
+    # mod_fcgid's FcgidMaxRequestLen; in 8000-byte chunks, one chunk, and
+    # 3-byte chunks. Each the JSON 413 (411 under plain CGI), nothing
+    # changed (before: 500 internal_error past 1 MiB in the virtual host,
+    # HTML 500 past 128 KiB in the shared-host layout).
+    before = name_of_6(s)
+    want = (411, "length_required") if s.mode == "cgi" else \
+        (413, "payload_too_large")
+    body = b'{"backfill": {"name": "too big"}}'
+    for size, chunk in ((70000, 8000), (200000, 8000), (200000, 200000),
+                        (200000, 3), (2000000, 8000), (2000000, 2000000)):
+        r = raw_request(s.port, head("PUT", "/api/backfills/6",
+                                     ["Transfer-Encoding: chunked"]) +
+                        chunked(body.ljust(size), chunk))
+        expect(r is not None, "%d bytes in %d-byte chunks: no answer"
+               % (size, chunk))
+        try:
+            expect_error(r, *want)
+        except Fail as e:
+            raise Fail("%d bytes in %d-byte chunks: %s" % (size, chunk, e))
+    expect(name_of_6(s) == before, "a refused body changed backfill 6")
+
+
+GET6 = b"GET /api/backfills/6 "
+# What Apache answers itself, before or without the worker: (request,
+# status, type). Raw bytes: most of these cannot be sent by a client
+# library.
+APACHE_OWN = [
+    (GET6 + b"HTTP/10.0\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"FOO\r\n\r\n", 400, "bad_request"),
+    (b"G(T /api/backfills/6 HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/back fills HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/../../x HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\n\r\n", 400, "bad_request"),            # no Host
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x/y\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\nfoo\r\n\r\n", 400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+     400, "bad_request"),
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\n" +
+     b"".join(b"X-H%d: a\r\n" % i for i in range(120)) + b"\r\n",
+     400, "bad_request"),
+    (b"PUT /api/backfills/6 HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: abc\r\n\r\n", 400, "bad_request"),
+    (b"PUT /api/backfills/6 HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: gzip\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+     414, "uri_too_long"),
+    (b"GET /api/%00 HTTP/1.1\r\nHost: x\r\n\r\n", 404, "record_not_found"),
+    (b"GET /api/backfills%2f6 HTTP/1.1\r\nHost: x\r\n\r\n",
+     404, "record_not_found"),
+    (b"TRACE /api/backfills/6 HTTP/1.1\r\nHost: x\r\n\r\n",
+     405, "method_not_allowed"),
+    (b"CONNECT x:443 HTTP/1.1\r\nHost: x\r\n\r\n", 403, "forbidden"),
+    (b"PUT /api/backfills/6 HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\n"
+     b"Content-Length: 2\r\n\r\n{}", 417, "expectation_failed"),
+    # headers not finished within RequestReadTimeout (2 s here)
+    (GET6 + b"HTTP/1.1\r\nHost: x\r\n", 408, "request_timeout"),
+]
+
+
+def check_apache_own_errors(s):
+    # Each in JSON, with its status (before: Apache's HTML pages, and
+    # TRACE echoed back as a 200).
+    for data, status, etype in APACHE_OWN:
+        r = raw_request(s.port, data, timeout=10)
+        expect(r is not None, "%r: no answer" % data[:50])
+        try:
+            expect_error(r, status, etype)
+        except Fail as e:
+            raise Fail("%r: %s" % (data[:50], e))
 
 
 def check_conf_hidden(s):
@@ -630,13 +780,22 @@ CHECKS = [
     ("create -> 201 with Location", check_create),
     ("body over max_body -> the service's 413", check_too_large),
     ("OPTIONS -> 204 with CORS", check_options),
+    ("chunked body -> taken (fcgid), 411 (plain CGI)", check_chunked),
+    ("chunked body over the limits -> JSON 413 (411 plain CGI)",
+     check_chunked_too_large),
+]
+FCGID_BODIES = [
+    ("declared body over FcgidMaxRequestLen -> Apache's 413 in JSON",
+     check_apache_413),
+    ("bodies over mod_fcgid's limits -> JSON 413",
+     check_declared_over_fcgid_limit),
 ]
 CHECKS_BY_MODE = {
-    "fcgid": [("body over FcgidMaxRequestLen -> Apache's 413 in JSON",
-               check_apache_413)],
+    "fcgid": FCGID_BODIES + [("Apache's own errors -> JSON",
+                              check_apache_own_errors)],
     "cgi": [("conf, folder and .htaccess not served", check_conf_hidden)],
     "htaccess-fcgid": [("conf, folder and .htaccess not served",
-                        check_conf_hidden)],
+                        check_conf_hidden)] + FCGID_BODIES,
 }
 CHECKS_LAST = [
     ("runs under the expected process model", check_runner),

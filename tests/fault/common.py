@@ -448,11 +448,13 @@ def parse_cgi(out):
 
 
 def fcgi_request(sock_path, method, path, body=b"", timeout=15,
-                 content_length=None, close_after=None):
+                 content_length=None, close_after=None, no_length=False):
     """One FastCGI request on the unix socket (FCGI_RESPONDER, no
     keep-conn). body: bytes or a JSON-able value. close_after: send only
     that many bytes of the body, then close the connection without
     ending the stream (a client gone mid-body); returns None then.
+    no_length: no CONTENT_LENGTH, the body streamed as a web server
+    passes on a chunked request without buffering it.
     Returns a harness Response, or None when the worker closed without
     answering."""
     if not isinstance(body, bytes):
@@ -462,9 +464,10 @@ def fcgi_request(sock_path, method, path, body=b"", timeout=15,
     try:
         s.connect(sock_path)
         msg = _record(FCGI_BEGIN, struct.pack(">HB5x", 1, 0))
-        params = b"".join(_nv(k, v) for k, v in
-                          fcgi_params(method, path, body,
-                                      content_length).items())
+        p = fcgi_params(method, path, body, content_length)
+        if no_length:
+            p.pop("CONTENT_LENGTH", None)
+        params = b"".join(_nv(k, v) for k, v in p.items())
         msg += _record(FCGI_PARAMS, params) + _record(FCGI_PARAMS, b"")
         if close_after is not None:
             msg += _record(FCGI_STDIN, body[:close_after])

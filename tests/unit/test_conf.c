@@ -80,6 +80,8 @@ START_TEST(defaults)
 	ck_assert_str_eq(c.cors_origin, "*");
 	/* conf/backfills.conf: "log_level = info", also the default */
 	ck_assert_int_eq(c.log_level, LOG_INFO);
+	ck_assert_uint_eq(c.file_mode, 0600);
+	ck_assert_uint_eq(conf_umask(&c), 077);
 }
 END_TEST
 
@@ -98,7 +100,8 @@ START_TEST(every_key_parsed)
 	    "require_authentication = on\n"
 	    "jwt_secret = materia\n"
 	    "cors_origin = https://example.org\n"
-	    "log_level = debug\n", &c);
+	    "log_level = debug\n"
+	    "file_mode = 0640\n", &c);
 	ck_assert_str_eq(c.path, path);
 	ck_assert_str_eq(c.database, "/srv/backfills/db.sqlite");
 	ck_assert_int_eq(c.durability_full, 0);
@@ -109,6 +112,8 @@ START_TEST(every_key_parsed)
 	ck_assert_str_eq(c.jwt_secret, "materia");
 	ck_assert_str_eq(c.cors_origin, "https://example.org");
 	ck_assert_int_eq(c.log_level, LOG_DEBUG);
+	ck_assert_uint_eq(c.file_mode, 0640);
+	ck_assert_uint_eq(conf_umask(&c), 027);
 }
 END_TEST
 
@@ -274,6 +279,10 @@ START_TEST(bad_values_refused)
 		{ "log_level", "verbose" },
 		{ "log_level", "" },
 		{ "log_level", "3" },
+		{ "file_mode", "0644" },
+		{ "file_mode", "640" },
+		{ "file_mode", "0660" },
+		{ "file_mode", "" },
 	};
 	char	 text[256];
 	size_t	 i;
