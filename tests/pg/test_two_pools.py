@@ -288,6 +288,49 @@ class TwoPools(unittest.TestCase):
             self.assertEqual(rec["run_status_counts"]["completed"], 40)
             self.assertEqual(sum(rec["run_status_counts"].values()), 40)
 
+    def test_claims_from_both_pools_are_exclusive(self):
+        """Six executors claim through both pools and the front on one
+        PostgreSQL database: each run is handed out once (the claim
+        locks the backfill's row, then takes the run only if it is
+        still unclaimed: across hosts too), each report lands, and the
+        backfill completes."""
+        bid, _ = self.create(self.pools[0], name="claims",
+                             start_datetime="2023-03-01",
+                             end_datetime="2023-04-29", interval_type="day",
+                             interval_units=1)
+        r = self.call(self.pools[1], "PUT", "/api/backfills/%d" % bid,
+                      {"backfill": {"status": "initial"}})
+        self.assertEqual(r.status, 200, r)
+        got, lock = [], threading.Lock()
+
+        def executor(k):
+            i = 0
+            while True:
+                i += 1
+                target = self.targets[(i + k) % len(self.targets)]
+                r = self.call(target, "POST", "/api/pipeline_runs/claim",
+                              {"claim": {"executor": "x%d" % k}})
+                assert r.status == 200, r
+                run = r.json["pipeline_run"]
+                if run is None:
+                    return
+                with lock:
+                    got.append(run["id"])
+                target = self.targets[(i + k + 1) % len(self.targets)]
+                r = self.call(target, "PUT", "/api/pipeline_runs/%d"
+                              % run["id"], {"pipeline_run": {
+                                  "lease_id": run["lease_id"],
+                                  "status": "completed"}})
+                assert r.status == 200, r
+
+        self.run_threads([lambda k=k: executor(k) for k in range(6)])
+        self.assertEqual(len(got), 60)
+        self.assertEqual(len(set(got)), 60)
+        rec = self.call(self.pools[0], "GET", "/api/backfills/%d?"
+                        "include_run_count=1" % bid).json["backfill"]
+        self.assertEqual(rec["status"], "completed")
+        self.assertEqual(rec["run_status_counts"], {"completed": 60})
+
     def test_cancel_racing_run_reports(self):
         """A cancel from one pool while executors report from both:
         every answer 200 or 409 (a report on a run the cancel reached
