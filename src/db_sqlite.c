@@ -8,6 +8,7 @@
  */
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
 #include <sqlite3.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "db.h"
 #include "log.h"
@@ -32,6 +34,7 @@ struct db {
 	int		 wal;		/* in WAL mode */
 	dev_t		 wal_dev;	/* the log this connection writes */
 	ino_t		 wal_ino;	/* (0: none seen yet) */
+	int		 wal_lost;	/* it is no longer at its path */
 	int		 wal_frames;	/* log length after our last commit */
 	int64_t		 wal_when;	/* and when (wlock_now_ns) */
 	int64_t		 ckpt_after;	/* no checkpoint before (ns) */
@@ -368,19 +371,11 @@ check_moved(struct db *st)
 	return ERR_OK;
 }
 
-/* A read is always one snapshot here, and cheaper in one transaction
- * than a snapshot per statement. */
-/*
- * Whether the write-ahead log at the database's path is the one this
- * connection has open (its device and inode, noted when first seen). A
- * log deleted or replaced under an open connection (rm backfills.db-wal)
- * would take every commit made after it into a file nobody will read
- * again. The store is marked broken instead, after a checkpoint copies
- * what the log it holds has into the database file, and the request
- * answers 503; no write is acknowledged into a log that is gone.
- */
-static enum err
-check_wal(struct db *st)
+/* Whether the write-ahead log at the database's path is the one this
+ * connection has open (its device and inode, noted when first seen):
+ * 1, or 0 when it was deleted or replaced. */
+static int
+wal_here(struct db *st)
 {
 	struct stat	 sb;
 	char		 path[PATH_MAX];
@@ -388,23 +383,103 @@ check_wal(struct db *st)
 
 	if (!st->wal || db == NULL || db[0] == '\0' ||
 	    (size_t)snprintf(path, sizeof(path), "%s-wal", db) >= sizeof(path))
-		return ERR_OK;
-	if (stat(path, &sb) == 0) {
-		if (st->wal_ino == 0) {
-			st->wal_dev = sb.st_dev;
-			st->wal_ino = sb.st_ino;
-			return ERR_OK;
-		}
-		if (sb.st_dev == st->wal_dev && sb.st_ino == st->wal_ino)
-			return ERR_OK;
-	} else if (st->wal_ino == 0)
-		return ERR_OK;		/* none yet: noted when it is made */
-	log_msg(LOG_ERROR, "sqlite: the write-ahead log %s was deleted or "
-	    "replaced while open; saving what it held into the database and "
-	    "reopening", path);
-	(void)sqlite3_wal_checkpoint_v2(st->db, "main",
-	    SQLITE_CHECKPOINT_FULL, NULL, NULL);
+		return 1;
+	if (stat(path, &sb) < 0)
+		return st->wal_ino == 0;	/* none yet: noted when made */
+	if (st->wal_ino == 0) {
+		st->wal_dev = sb.st_dev;
+		st->wal_ino = sb.st_ino;
+		return 1;
+	}
+	return sb.st_dev == st->wal_dev && sb.st_ino == st->wal_ino;
+}
+
+/* Whether the shared log index (the -shm file) still describes the log
+ * this connection has open: the salts of its header (byte 32 of the
+ * index, SQLite's file format) are those of our log's header (byte 16).
+ * A writer that starts the log over, as one does in a new file once the
+ * old one is fully checkpointed, gives it new salts. */
+static int
+index_is_ours(struct db *st)
+{
+	sqlite3_file	*wal = NULL;
+	unsigned char	 mine[8], index[8];
+	char		 path[PATH_MAX];
+	const char	*db = sqlite3_db_filename(st->db, "main");
+	int		 fd, ours;
+
+	if (sqlite3_file_control(st->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+	    &wal) != SQLITE_OK || wal == NULL || wal->pMethods == NULL ||
+	    wal->pMethods->xRead(wal, mine, sizeof(mine), 16) != SQLITE_OK ||
+	    db == NULL ||
+	    (size_t)snprintf(path, sizeof(path), "%s-shm", db) >= sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	ours = pread(fd, index, sizeof(index), 32) == (ssize_t)sizeof(index) &&
+	    memcmp(mine, index, sizeof(mine)) == 0;
+	close(fd);
+	return ours;
+}
+
+/*
+ * A log deleted or replaced under open connections (rm backfills.db-wal)
+ * would take every commit made after it into a file nobody will read
+ * again. What the lost log holds is copied into the database file by a
+ * FULL checkpoint instead, holding the pool's write queue (held: the
+ * caller does) so that none of its writers starts the new log
+ * meanwhile. Only while the shared index still describes that log: once
+ * a writer has started the new one (which it does only after the old
+ * one was checkpointed whole, by whoever found it first), a checkpoint
+ * through the old file would copy the wrong pages. Until it is saved
+ * every request answers 503 and tries again; once it is, the store is
+ * marked broken and reopened on the next request, and closing this
+ * connection neither checkpoints nor deletes the file now at the path.
+ * Returns 0 once saved, -1 while not.
+ */
+static int
+lost_wal(struct db *st, int held)
+{
+	int	 rc = SQLITE_OK, frames = -1, copied = -1, took = 0, saved;
+
+	if (!st->wal_lost) {
+		st->wal_lost = 1;
+		log_msg(LOG_ERROR, "sqlite: the write-ahead log of %s was "
+		    "deleted or replaced while open; saving what it held "
+		    "into the database, then reopening",
+		    sqlite3_db_filename(st->db, "main"));
+	}
+	if (st->wlock != NULL && !held) {
+		if (wlock_take(st->wlock, st->busy_timeout) < 0)
+			return -1;
+		took = 1;
+	}
+	if ((saved = !index_is_ours(st)) == 0) {
+		rc = sqlite3_wal_checkpoint_v2(st->db, "main",
+		    SQLITE_CHECKPOINT_FULL, &frames, &copied);
+		saved = rc == SQLITE_OK && frames == copied;
+	}
+	if (took)
+		wlock_give(st->wlock);
+	if (!saved) {
+		log_msg(LOG_ERROR, "sqlite: the lost write-ahead log is not "
+		    "saved yet (%s, %d of %d pages): trying again on the "
+		    "next request", sqlite3_errstr(rc), copied, frames);
+		return -1;
+	}
 	st->broken = 1;
+	(void)sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+	    NULL);
+	return 0;
+}
+
+/* Before a transaction: ERR_UNAVAILABLE once the log is lost (see
+ * lost_wal). */
+static enum err
+check_wal(struct db *st)
+{
+	if (!st->wal_lost && wal_here(st))
+		return ERR_OK;
+	(void)lost_wal(st, 0);
 	return ERR_UNAVAILABLE;
 }
 
@@ -425,6 +500,13 @@ sq_begin(struct db *st, enum db_mode mode)
 			return ERR_UNAVAILABLE;
 		}
 		st->queued = 1;
+		/* a log lost while this writer waited: another worker may
+		 * have saved it and started the new one */
+		if (!wal_here(st)) {
+			(void)lost_wal(st, 1);
+			queue_leave(st);
+			return ERR_UNAVAILABLE;
+		}
 	}
 	if ((e = exec_one(st, "BEGIN IMMEDIATE")) != ERR_OK)
 		queue_leave(st);
@@ -468,11 +550,18 @@ sq_commit(struct db *st)
 		sq_rollback(st);
 		return e;
 	}
+	/* Committed into a log no longer at its path: acknowledged only
+	 * once copied into the database (still holding the queue, no other
+	 * writer came after it). */
+	if (!wal_here(st)) {
+		rc = lost_wal(st, st->queued);
+		queue_leave(st);
+		return rc == 0 ? ERR_OK : ERR_UNAVAILABLE;
+	}
 	queue_leave(st);
 	if (st->sync_after && (rc = sync_wal(st)) != SQLITE_OK)
 		return fail(st, rc, "sync of the WAL");
-	/* committed into a log no longer at its path: not acknowledged */
-	return check_wal(st);
+	return ERR_OK;
 }
 
 static void
@@ -493,7 +582,7 @@ sq_idle(struct db *st)
 	int	 rc, patience = st->busy_timeout;
 
 	if (st->wal_frames < CHECKPOINT_FRAMES ||
-	    wlock_now_ns() < st->ckpt_after)
+	    wlock_now_ns() < st->ckpt_after || st->wal_lost)
 		return;
 	st->wal_frames = 0;
 	if (st->wlock != NULL && !wlock_checkpoint_begin(st->wlock,
@@ -512,8 +601,11 @@ sq_idle(struct db *st)
 			rc = sqlite3_wal_checkpoint_v2(st->db, "main",
 			    SQLITE_CHECKPOINT_FULL, NULL, NULL);
 		else if (wlock_take(st->wlock, patience) == 0) {
-			rc = sqlite3_wal_checkpoint_v2(st->db, "main",
-			    SQLITE_CHECKPOINT_FULL, NULL, NULL);
+			/* never through a log no longer at its path (see
+			 * lost_wal): the next request deals with it */
+			rc = wal_here(st) ? sqlite3_wal_checkpoint_v2(st->db,
+			    "main", SQLITE_CHECKPOINT_FULL, NULL, NULL) :
+			    SQLITE_BUSY;
 			wlock_give(st->wlock);
 		} else
 			rc = SQLITE_BUSY;

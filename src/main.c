@@ -5,10 +5,12 @@
  * libfcgi: it turns params and streams into a struct request and writes
  * the struct response back.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <fcgiapp.h>
 #include <malloc.h>
 #include <signal.h>
@@ -32,12 +34,13 @@ extern char **environ;
 
 static volatile sig_atomic_t stopping;
 
+/* Delivered only while a worker waits for a connection (see
+ * wait_accept), never inside libfcgi. */
 static void
 on_term(int sig)
 {
 	(void)sig;
 	stopping = 1;
-	FCGX_ShutdownPending();
 }
 
 /* The parameters the service reads, found in one pass over the
@@ -427,6 +430,69 @@ shrink(struct worker *w)
 		malloc_trim(0);
 }
 
+/*
+ * A worker waits for a connection here, not in libfcgi's accept: with
+ * SIGTERM and SIGINT blocked everywhere but in this wait, no signal ever
+ * interrupts libfcgi. (In libfcgi 2.4.2 a stop asked for while its
+ * accept checks a new connection for data drops that connection, and
+ * the accept loop then spins on the closed descriptor: a reload under
+ * load lost a request and left a worker at 100% CPU until killed.) The
+ * listening socket is made non-blocking, so that a worker woken for a
+ * connection another one took goes back to waiting; EPOLLEXCLUSIVE
+ * wakes one idle worker per connection, not all of them.
+ */
+struct waiter {
+	int		 ep;		/* epoll on the listening socket */
+	sigset_t	 open;		/* the mask while waiting */
+};
+
+/* Sets up the wait on fd (before the sandbox: epoll_create1 is not in
+ * it). Returns 0, or -1 after logging why. */
+static int
+wait_init(struct waiter *wt, int fd)
+{
+	struct epoll_event ev;
+	sigset_t	 term;
+	int		 fl;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, &wt->open);
+	sigdelset(&wt->open, SIGTERM);
+	sigdelset(&wt->open, SIGINT);
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+	ev.data.fd = fd;
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    (wt->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    epoll_ctl(wt->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		log_msg(LOG_ERROR, "the listening socket: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* 1 once the socket has a connection, 0 when a stop was asked for, -1
+ * on an error. */
+static int
+wait_accept(struct waiter *wt)
+{
+	struct epoll_event ev;
+
+	while (!stopping) {
+		if (epoll_pwait(wt->ep, &ev, 1, -1, &wt->open) > 0)
+			return 1;
+		if (errno != EINTR) {
+			log_msg(LOG_ERROR, "epoll_pwait: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* The FastCGI accept loop on a listening socket; returns when SIGTERM
  * or SIGINT arrives, after finishing the request in hand. */
 static int
@@ -434,13 +500,14 @@ worker_loop(int fd, void *arg)
 {
 	struct worker	*w = arg;
 	struct sigaction sa;
-	sigset_t	 term;
+	struct waiter	 wt;
 	FCGX_Request	 fr;
 	struct source	 src;
 	int64_t		 served = 0;
+	int		 rc;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;	/* no SA_RESTART: accept() returns */
+	sa.sa_handler = on_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -449,21 +516,23 @@ worker_loop(int fd, void *arg)
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
-	if (sandbox_for(&w->c->conf) < 0)
+	if (wait_init(&wt, fd) < 0 || sandbox_for(&w->c->conf) < 0)
 		return 1;
 	log_msg(LOG_INFO, "worker started (conf %s, database %s%s)",
 	    w->c->conf.path, w->c->conf.database,
 	    w->c->conf.sandbox ? ", sandboxed" : "");
 	FCGX_InitRequest(&fr, fd, 0);
 	src.fcgi = &fr;
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigaddset(&term, SIGINT);
-	while (!stopping && FCGX_Accept_r(&fr) >= 0) {
+	while ((rc = wait_accept(&wt)) > 0) {
+		/* -EAGAIN: another worker took the connection */
+		if ((rc = FCGX_Accept_r(&fr)) == -EAGAIN ||
+		    rc == -EWOULDBLOCK)
+			continue;
+		if (rc < 0) {
+			log_msg(LOG_ERROR, "accept: %s", strerror(-rc));
+			break;
+		}
 		served++;
-		/* A stop asked for mid-request waits until it is answered: no
-		 * read or write of this request sees EINTR. */
-		sigprocmask(SIG_BLOCK, &term, NULL);
 		serve_one(w->c, &src, w->body, w->out, w->resp);
 		/* libfcgi closes a connection the slow way: shutdown(), then
 		 * wait up to 2 s for the web server to close its end, reading
@@ -478,13 +547,13 @@ worker_loop(int fd, void *arg)
 		FCGX_Finish_r(&fr);
 		shrink(w);
 		service_idle(w->c);
-		sigprocmask(SIG_UNBLOCK, &term, NULL);
 		/* recycled: the pool starts another in its place */
 		if (w->c->conf.max_requests > 0 &&
 		    served >= w->c->conf.max_requests)
 			break;
 	}
 	FCGX_Free(&fr, 1);
+	close(wt.ep);
 	log_msg(LOG_INFO, "worker stopped");
 	service_close(w->c);
 	resp_free(w->resp);

@@ -681,12 +681,12 @@ def stop_pid(proc, timeout=5):
 class Pool:
     """backfills.fcgi -s SOCK -n N on its own (no nginx, no serve.sh), in
     folder d, spoken to with fcgi_request(). The database is d/backfills.db
-    (created with demo data unless create_db is false)."""
+    or db (created with demo data unless create_db is false)."""
 
-    def __init__(self, d, workers=3, extra="", create_db=True):
+    def __init__(self, d, workers=3, extra="", create_db=True, db=None):
         self.d = d
         self.n = workers
-        self.db = os.path.join(d, "backfills.db")
+        self.db = db or os.path.join(d, "backfills.db")
         self.conf = os.path.join(d, "backfills.conf")
         self.sock = os.path.join(d, "pool.sock")
         if create_db:
