@@ -566,6 +566,11 @@ def cgi(conf, method, path, body=b"", user=None, timeout=20):
 class FaultCase(unittest.TestCase):
     """Helpers shared by the fault tests."""
 
+    def tearDown(self):
+        # a test that failed before stopping its pools leaves none behind
+        for pool in list(Pool.running):
+            pool.stop()
+
     def assertProperError(self, r, status=None, etype=None):
         self.assertIsNotNone(r, "no answer")
         if status is not None:
@@ -683,7 +688,10 @@ class Pool:
     folder d, spoken to with fcgi_request(). The database is d/backfills.db
     or db (created with demo data unless create_db is false)."""
 
+    running = []    # every Pool started and not stopped (see FaultCase)
+
     def __init__(self, d, workers=3, extra="", create_db=True, db=None):
+        Pool.running.append(self)
         self.d = d
         self.n = workers
         self.db = db or os.path.join(d, "backfills.db")
@@ -724,6 +732,8 @@ class Pool:
     def stop(self):
         """Stops what is left (by pid); returns the sanitizer reports."""
         import glob
+        if self in Pool.running:
+            Pool.running.remove(self)
         kids = self.workers() if self.proc.poll() is None else []
         stop_pid(self.proc)
         for p in kids:
