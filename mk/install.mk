@@ -60,7 +60,7 @@ MAN8		= man/backfills.fcgi.8 man/backfillctl.8 man/backfills-exec.8
 # The confs installed once and kept as edited: the service's, the
 # executor's (both 0640: they hold secrets).
 CONFS		= backfills.conf exec.conf
-UNITS		= backfills.service backfills-exec.service
+UNITS		= backfills.service backfills.socket backfills-exec.service
 STAGE		= $(BUILD)/install
 
 # The shipped files name the default layout; rewritten for this one.
@@ -71,6 +71,7 @@ INSTALL_SED	= -e 's|/usr/local/bin/|$(BINDIR)/|g' \
 # nginx.conf.example's placeholders in the site it gives production.
 SITE_SED	= -e 's|@SOCKET@|/run/backfills/backfills.sock|g' \
 		  -e 's|@PORT@|80|g' -e 's|@MAX_BODY@|1m|g' -e 's|^    ||' \
+		  -e 's|@ACCESS_LOG@|/var/log/nginx/backfills.access.log|g' \
 		  -e '/\#@SIGNIN@/d' -e 's|@MAGE_UI@|$(MAGE_UI_PIP)|g'
 # Where a pip install of mage-ai on Debian 12 keeps its prebuilt UI: the
 # commented-out UI locations of the site name it.

@@ -180,6 +180,7 @@ if [ -n "$MAGE_UI" ]; then
 fi
 sed "${UI_SED[@]}" -e "s|@USER_LINE@|$USER_LINE|g" -e "s|@RUNDIR@|$RUNDIR|g" \
     -e "s|@SOCKET@|$SOCK|g" -e "s|@PORT@|$PORT|g" \
+    -e "s|@ACCESS_LOG@|$RUNDIR/access.log|g" \
     -e "s|@MAX_BODY@|$MAX_BODY_NGINX|g" \
     nginx.conf.example > "$RUNDIR/nginx.conf"
 

@@ -52,8 +52,9 @@ $unit:644 $sysusers:644 $tmpfiles:644 $site:644
 $P/share/man/man5/backfills.conf.5:644
 $P/share/man/man8/backfills.fcgi.8:644 $P/share/man/man8/backfillctl.8:644
 $P/bin/backfills-exec:755 $xconf:640 $xunit:644
+$P/lib/systemd/system/backfills.socket:644
 $P/share/man/man8/backfills-exec.8:644"
-nfiles=14
+nfiles=15
 
 # -- 1. install -------------------------------------------------------------
 
@@ -70,6 +71,24 @@ check "the executor's unit runs it with the installed conf" \
 check "the executor's conf is the shipped one" cmp -s conf/exec.conf "$xconf"
 check "the installed backfills-exec runs (--version, exit 0)" \
 	sh -c "'$P/bin/backfills-exec' --version | grep -q '^backfills-exec '"
+check "the unit reloads with SIGHUP" \
+	grep -qx 'ExecReload=/bin/kill -HUP $MAINPID' "$unit"
+check "the socket unit listens where the service would bind" \
+	grep -qx 'ListenStream=/run/backfills/backfills.sock' \
+	"$P/lib/systemd/system/backfills.socket"
+# systemd-analyze verify: nothing to say but that the binaries are not
+# at /usr/local/bin (they are under DESTDIR)
+verify_units() {
+	(cd "$P/lib/systemd/system" && SYSTEMD_LOG_LEVEL=err \
+	    systemd-analyze verify --man=no ./backfills.socket \
+	    ./backfills.service 2>&1) | grep -v 'is not executable' |
+	    grep . && return 1
+	return 0
+}
+if command -v systemd-analyze >/dev/null 2>&1; then
+	check "systemd-analyze verify accepts the socket and service" \
+		verify_units
+fi
 check "the conf names /var/lib/backfills/backfills.db" \
 	grep -qx 'database = /var/lib/backfills/backfills.db' "$conf"
 check "the unit makes its folders from the tmpfiles.d file" \

@@ -2,6 +2,7 @@
 max_body (413), short and aborted bodies, slow clients."""
 
 import json
+import os
 import socket
 import time
 
@@ -57,6 +58,26 @@ class TestHTTP(HTTPMixin, ServerTestCase):
                 self.assertRegex(rid or "", r"^[0-9a-f]{32}$")
                 ids.add(rid)
         self.assertEqual(len(ids), 6)
+
+    def test_access_log_names_the_request(self):
+        """nginx.conf.example's log_format: a line per request with its
+        status, the times (nginx's, the worker's) and the X-Request-Id
+        the answer carries."""
+        r = self.req("GET", "/api/backfills/6")
+        rid = r.header("X-Request-Id")
+        log = os.path.join(self.server.rundir, "access.log")
+        line = None
+        deadline = time.monotonic() + 5     # buffered: flushed each second
+        while line is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            if os.path.exists(log):
+                with open(log) as f:
+                    line = next((ln for ln in f if ln.rstrip().endswith(
+                        " " + rid)), None)
+        self.assertIsNotNone(line, "no access log line for %s" % rid)
+        self.assertRegex(line, r'^127\.0\.0\.1 \[[-0-9T:+]+\] '
+                         r'"GET /api/backfills/6 HTTP/1\.1" 200 \d+ '
+                         r'\d+\.\d{3} \d+\.\d{3} [0-9a-f]{32}$')
 
     def test_no_content_length_411(self):
         for method, path in (("PUT", self.path()),
