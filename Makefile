@@ -61,7 +61,7 @@ $(BUILD)/%.o: src/%.c src/*.h | build-probe $(BUILD)
 
 # The version is the file VERSION's; these files print it.
 $(patsubst %,$(BUILD)/%.o,backfillctl exec_api exec_main h_frame h_metrics \
-	h_status): VERSION
+	h_status main): VERSION
 
 $(BUILD)/unit/%.o: tests/unit/%.c tests/unit/*.h src/*.h | build-probe $(BUILD)
 	@mkdir -p $(BUILD)/unit

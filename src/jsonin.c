@@ -109,7 +109,7 @@ jsonin_parse(const char *body, size_t len, struct json_object **out,
 	}
 	json_tokener_set_flags(tok,
 	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	/* Passing the final NUL lets a bare number end (DESIGN.md). */
+	/* Passing the final NUL lets a bare number end (HACKING.md, json-c). */
 	obj = json_tokener_parse_ex(tok, body, (int)len + 1);
 	jerr = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);

@@ -380,6 +380,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: backfills.fcgi [-c conf] "
 	    "[-s socket [-n workers] [-M mode] [-G group]]\n"
+	    "       backfills.fcgi -V    (the version)\n"
 	    "       backfills.fcgi -X    (sandbox self-test: must die of "
 	    "SIGSYS)\n");
 	exit(2);
@@ -643,8 +644,15 @@ main(int argc, char *argv[])
 	/* Nothing this process creates is for others to read (the database
 	 * may hold secrets in variables); the conf's file_mode below. */
 	umask(077);
-	while ((ch = getopt(argc, argv, "c:s:n:M:G:X")) != -1)
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("backfills.fcgi %s\n", BACKFILLS_VERSION);
+		return 0;
+	}
+	while ((ch = getopt(argc, argv, "c:s:n:M:G:VX")) != -1)
 		switch (ch) {
+		case 'V':
+			printf("backfills.fcgi %s\n", BACKFILLS_VERSION);
+			return 0;
 		case 'X':
 			/* Self-test: enter the sandbox, then try execve; the
 			 * sandbox must kill the process (SIGSYS). */
