@@ -72,6 +72,7 @@ INSTALL_SED	= -e 's|/usr/local/bin/|$(BINDIR)/|g' \
 SITE_SED	= -e 's|@SOCKET@|/run/backfills/backfills.sock|g' \
 		  -e 's|@PORT@|80|g' -e 's|@MAX_BODY@|1m|g' -e 's|^    ||' \
 		  -e 's|@ACCESS_LOG@|/var/log/nginx/backfills.access.log|g' \
+		  -e 's|^\( *listen 127.0.0.1:80\) backlog=4096;|\1;|' \
 		  -e '/\#@SIGNIN@/d' -e 's|@MAGE_UI@|$(MAGE_UI_PIP)|g'
 # Where a pip install of mage-ai on Debian 12 keeps its prebuilt UI: the
 # commented-out UI locations of the site name it.

@@ -122,6 +122,10 @@ fi
 check "the nginx site names the socket the unit binds, no placeholder left" \
 	sh -c "grep -q 'server unix:/run/backfills/backfills.sock;' '$site' &&
 	    ! sed 's/#.*//' '$site' | grep -q '@[A-Z_]*@'"
+# beside Debian's default site (listen 80 default_server), an address
+# with parameters of its own (backlog=) would be bound apart: EADDRINUSE
+check "the site's listen line has no parameters of its own" \
+	grep -qx '    listen 127.0.0.1:80;' "$site"
 if command -v nginx >/dev/null 2>&1; then
 	printf 'pid %s/nginx.pid;\nerror_log stderr;\nevents { }\nhttp { include %s; }\n' \
 		"$tmp" "$site" > "$tmp/nginx.conf"
