@@ -38,7 +38,7 @@ endif
 COMPILE	= $(CC) $(BF_CPPFLAGS) $(CPPFLAGS) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 LINK	= $(CC) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
-CORE	= buf errors datetime conf log http router backfill jsonin auth \
+CORE	= buf errors datetime conf confval log http router backfill jsonin auth \
 	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame metrics h_metrics
 -include mk/postgres.vars
 CORE_O	= $(CORE:%=$(BUILD)/%.o)

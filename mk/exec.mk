@@ -16,6 +16,7 @@ else
 EXEC_BIN	= bin/backfills-exec
 endif
 EXEC_O		= $(BUILD)/exec_main.o $(BUILD)/exec_conf.o $(BUILD)/exec_api.o \
+		  $(BUILD)/confval.o \
 		  $(BUILD)/exec_proc.o $(BUILD)/buf.o $(BUILD)/log.o \
 		  $(BUILD)/datetime.o
 EXEC_LDLIBS	= $(shell pkg-config --libs json-c inih libcurl 2>/dev/null)

@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "confval.h"
 
 /* inih (Debian's build) reads lines of at most 199 bytes and splits
  * longer ones; conf_load() refuses those up front, so values stay below
  * this. */
-#define LINE_MAX_INIH	199
 #define VALUE_MAX	180
 
 struct loader {
@@ -59,25 +59,11 @@ conf_umask(const struct conf *c)
 static int
 parse_seconds(const char *v, int64_t lo, int64_t hi, int64_t *out)
 {
-	char		*end;
-	long long	 n;
-	int64_t		 mul = 1;
+	int64_t	 ms;
 
-	errno = 0;
-	if (*v < '0' || *v > '9')
+	if (confval_duration(v, 0, lo * 1000, hi * 1000, &ms) < 0)
 		return -1;
-	n = strtoll(v, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60, end++;
-	else if (*end == 'h')
-		mul = 3600, end++;
-	if (*end != '\0' || n > hi / mul || n * mul < lo)
-		return -1;
-	*out = n * mul;
+	*out = ms / 1000;
 	return 0;
 }
 
@@ -335,31 +321,6 @@ on_key(void *user, const char *section, const char *key, const char *v)
 	return 1;
 }
 
-/* Returns the number of the first line over LINE_MAX_INIH bytes, 0 when
- * none is, or -1 when the file cannot be read (ini_parse says why). */
-static int
-long_line(const char *path)
-{
-	FILE	*f;
-	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
-	int	 no = 0, rc = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-		no++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			n--;
-		if (n > LINE_MAX_INIH)
-			rc = no;
-	}
-	free(line);
-	fclose(f);
-	return rc;
-}
-
 int
 conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 {
@@ -375,9 +336,9 @@ conf_load(struct conf *c, const char *path, char *err, size_t errlen)
 		    (int)(slash - path == 0 ? 1 : slash - path), path);
 	else if (getcwd(l.dir, sizeof(l.dir)) == NULL)
 		l.dir[0] = '\0';
-	if ((rc = long_line(path)) > 0) {
+	if ((rc = confval_long_line(path)) > 0) {
 		snprintf(err, errlen, "%s:%d: line longer than %d bytes", path,
-		    rc, LINE_MAX_INIH);
+		    rc, CONFVAL_LINE_MAX);
 		return -1;
 	}
 	rc = ini_parse(path, on_key, &l);

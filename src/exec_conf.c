@@ -11,9 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "confval.h"
 #include "exec_conf.h"
 
-#define LINE_MAX_INIH	199
 #define PIPELINES_MAX	1000	/* what a claim may name */
 
 struct loader {
@@ -41,28 +41,7 @@ defaults(struct exec_conf *c)
 static int
 parse_ms(const char *v, int64_t lo, int64_t hi, int64_t *ms)
 {
-	char		*end;
-	long long	 n;
-	int64_t		 mul = 1000;
-
-	errno = 0;
-	if (*v < '0' || *v > '9')
-		return -1;
-	n = strtoll(v, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (strcmp(end, "ms") == 0)
-		mul = 1, end += 2;
-	else if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60000, end++;
-	else if (*end == 'h')
-		mul = 3600000, end++;
-	if (*end != '\0' || n > hi / mul || n * mul < lo)
-		return -1;
-	*ms = n * mul;
-	return 0;
+	return confval_duration(v, 1, lo, hi, ms);
 }
 
 /* A whole decimal number in [lo, hi]. Returns 0 with *out set, or -1. */
@@ -252,31 +231,6 @@ on_key(void *user, const char *section, const char *key, const char *v)
 	return 1;
 }
 
-/* Returns the number of the first line over LINE_MAX_INIH bytes, 0 when
- * none is, or -1 when the file cannot be read (ini_parse says why). */
-static int
-long_line(const char *path)
-{
-	FILE	*f;
-	char	*line = NULL;
-	size_t	 cap = 0;
-	ssize_t	 n;
-	int	 no = 0, rc = 0;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
-		no++;
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			n--;
-		if (n > LINE_MAX_INIH)
-			rc = no;
-	}
-	free(line);
-	fclose(f);
-	return rc;
-}
-
 /* What the whole file must have once read. Returns 0, or -1 with err. */
 static int
 check_whole(const struct exec_conf *c, char *err, size_t errlen)
@@ -323,10 +277,10 @@ exec_conf_load(struct exec_conf *c, const char *path, char *err,
 		    (int)(slash - path == 0 ? 1 : slash - path), path);
 	else if (getcwd(l.dir, sizeof(l.dir)) == NULL)
 		l.dir[0] = '\0';
-	if ((rc = long_line(path)) > 0) {
+	if ((rc = confval_long_line(path)) > 0) {
 		snprintf(err, errlen, "%s:%d: line longer than %d bytes (a "
 		    "command may go on over indented lines)", path, rc,
-		    LINE_MAX_INIH);
+		    CONFVAL_LINE_MAX);
 		return -1;
 	}
 	rc = ini_parse(path, on_key, &l);

@@ -1,0 +1,24 @@
+/*
+ * confval: what both configuration files (backfills.conf, read by
+ * conf.c, and the executor's exec.conf, read by exec_conf.c) take
+ * alike: inih's line limit, and durations.
+ */
+#ifndef CONFVAL_H
+#define CONFVAL_H
+
+#include <stdint.h>
+
+/* inih splits a longer line in two: such lines are refused. */
+#define CONFVAL_LINE_MAX	199
+
+/* The number of the first line of path over CONFVAL_LINE_MAX bytes, 0
+ * when none is, or -1 when the file cannot be read. */
+int	confval_long_line(const char *path);
+
+/* A duration: a whole number with an optional s, m or h suffix (none:
+ * seconds), and ms when ms_ok, in [lo_ms, hi_ms] milliseconds. Returns
+ * 0 with *ms set, or -1. */
+int	confval_duration(const char *v, int ms_ok, int64_t lo_ms,
+	    int64_t hi_ms, int64_t *ms);
+
+#endif
