@@ -1,6 +1,6 @@
 /*
- * access: checks a request's credentials against the store (SPEC
- * "Authentication"), between the router and the handlers.
+ * access: checks a request's credentials against the store (docs/API.md
+ * "Credentials"), between the router and the handlers.
  */
 #ifndef ACCESS_H
 #define ACCESS_H

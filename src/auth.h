@@ -1,5 +1,5 @@
 /*
- * auth: SPEC "Authentication" as pure functions over OpenSSL's libcrypto
+ * auth: docs/API.md "Credentials" as pure functions over OpenSSL's libcrypto
  * (SHA-256, HMAC-SHA256, CRYPTO_memcmp, RAND_bytes): finding the
  * credentials in a request, verifying the oauth_token JWT (HS256 only),
  * hashing secrets for storage, and the role rules. No I/O.

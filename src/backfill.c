@@ -58,7 +58,7 @@ static const char *const itype_names[IT__MAX] = {
 	"custom"
 };
 
-/* SPEC "Status changes": allowed[to] is the mask of from-states. */
+/* docs/API.md "The run lifecycle": allowed[to] is the mask of from-states. */
 #define S(x)	(1u << (x))
 static const unsigned allowed_from[ST__MAX] = {
 	[ST_NULL] = 0,

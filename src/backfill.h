@@ -1,5 +1,5 @@
 /*
- * backfill: the backfill resource of SPEC.md as pure functions, no I/O.
+ * backfill: the backfill resource of docs/API.md as pure functions, no I/O.
  * The field table (order, kind, who writes it), decoding a request body
  * into a validated patch, applying a patch with the status machine, and
  * presenting a record as JSON.
@@ -14,7 +14,7 @@
 
 struct json_object;
 
-/* The fields in SPEC's order, which is also the presentation order. */
+/* The fields in the documented order, which is also the presentation order. */
 enum bf_field {
 	BF_ID,
 	BF_BLOCK_UUID,
@@ -114,7 +114,7 @@ enum err bf_patch_decode(struct json_object *root, int for_update,
 
 /*
  * Applies p onto b (the record as stored) at time now: null clears,
- * status moves by SPEC's status table and sets its timestamps, then
+ * status moves by the status table of docs/API.md and sets its timestamps, then
  * end_datetime >= start_datetime is checked. *changed gets the fields
  * whose value differs; updated_at is set only when one does.
  * Returns ERR_OK, ERR_RECORD_INVALID (fe filled) or ERR_TRANSITION
@@ -126,7 +126,7 @@ enum err bf_apply(struct backfill *b, const struct bf_patch *p, int64_t now,
 /* Checks a new record (create): end >= start. Returns as bf_apply. */
 enum err bf_check_new(const struct backfill *b, struct field_errors *fe);
 
-/* Appends the record as a JSON object, fields in SPEC's order. */
+/* Appends the record as a JSON object, fields in the documented order. */
 void	 bf_present(struct buf *out, const struct backfill *b);
 
 /* The most runs of the backfill that may run at once: its settings'

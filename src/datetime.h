@@ -1,5 +1,5 @@
 /*
- * datetime: the strict request formats of SPEC.md "The backfill resource"
+ * datetime: the strict request formats of docs/API.md "Backfills"
  * and the UTC response format. A datetime is held as microseconds since
  * the Unix epoch, UTC, years 0001 to 9999. Calendar arithmetic is glibc's
  * timegm()/gmtime_r(); this file only reads and writes fixed-width text.

@@ -1,6 +1,6 @@
 /*
  * One error enum for the whole program: each value is an error type of
- * SPEC.md's Errors table (plus ERR_OK), with its HTTP code and message.
+ * the errors of docs/API.md (plus ERR_OK), with its HTTP code and message.
  */
 #ifndef ERRORS_H
 #define ERRORS_H

@@ -1,5 +1,5 @@
 /*
- * The backfill resource's handlers: SPEC "List", "Show", "Create and
+ * The backfill resource's handlers: docs/API.md "Lists", "Show", "Create and
  * update", delete, and "Concurrency".
  */
 #include <json-c/json.h>
@@ -16,8 +16,8 @@
 #include "run.h"
 #include "store.h"
 
-/* Appends the run fields of SPEC "Show" inside the record just written
- * (its closing brace is reopened): total_run_count and
+/* Appends the run fields of docs/API.md "Backfills" inside the record
+ * just written (its closing brace is reopened): total_run_count and
  * run_status_counts, and with preview the planned runs of the page. */
 static enum err
 present_runs(struct ctx *c, struct buf *out, const struct backfill *b,
@@ -118,7 +118,7 @@ load(struct ctx *c, const struct route_match *m, struct backfill *b)
 }
 
 /* Loads the backfill a PUT or DELETE changes, and checks the request's
- * If-Match against its ETag (SPEC "Concurrency"): ERR_PRECONDITION when
+ * If-Match against its ETag (docs/API.md "Backfills"): ERR_PRECONDITION when
  * it does not match. */
 static enum err
 load_to_change(struct ctx *c, const struct request *req,

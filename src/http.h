@@ -74,7 +74,7 @@ void	resp_reset(struct response *r);
 void	resp_free(struct response *r);
 /* Adds one header line; value is written as given (no CR/LF allowed). */
 void	resp_header(struct response *r, const char *name, const char *value);
-/* Sets status and the JSON error body of SPEC "Errors"; detail, when not
+/* Sets status and the JSON error body of docs/API.md "Errors"; detail, when not
  * NULL, replaces the stock message. fe is used for record_invalid: its
  * errors are {"field", "message"} objects, or with r->mage_errors the
  * "field: message" strings Mage's UI shows. */
@@ -82,7 +82,7 @@ void	resp_error(struct response *r, enum err e, const char *detail,
 	    const struct field_errors *fe);
 
 /* Closes a list body opened with {"<things>": [ : writes
- * ], "metadata": {"count": N, "next": true|false}} (SPEC "List"). */
+ * ], "metadata": {"count": N, "next": true|false}} (docs/API.md "Lists"). */
 void	resp_list_end(struct response *r, int64_t count, int next);
 
 /* Finds name in a query string and URL-decodes its first value into out.
@@ -101,7 +101,7 @@ int	query_int(const char *query, const char *name, int64_t lo, int64_t hi,
  * "True" are true, as Mage's "0" is), else 0. */
 int	query_flag(const char *query, const char *name);
 
-/* SPEC's list bounds, shared by every paginated list: reads _limit
+/* The list bounds of docs/API.md, shared by every paginated list: reads _limit
  * (1-1000, default 40) and _offset (0-2^31-1, default 0). Returns 0, or
  * -1 after answering 400. */
 int	page_query(const struct request *, struct response *,

@@ -40,8 +40,8 @@ enum err lifecycle_follow(const struct lifecycle *, int64_t backfill_id,
 	    enum bf_status run_to, int64_t now);
 
 /*
- * A report on run id (SPEC "Pipeline runs" and the executor's leases):
- * with a lease id it must be the run's and not lapsed (else
+ * A report on run id (docs/API.md "The run lifecycle" and the
+ * executor's leases): with a lease id it must be the run's and not lapsed (else
  * ERR_LEASE_LOST, nothing changed), and the lease is renewed; without
  * one, a run that an executor holds may only be cancelled. Then the
  * status moves (ERR_TRANSITION when it may not), the metrics are

@@ -1,5 +1,5 @@
 /*
- * plan: SPEC "Planned runs" as pure arithmetic. Run k of a plan is at
+ * plan: docs/API.md "Backfills" as pure arithmetic. Run k of a plan is at
  * start + k * units * interval, both ends included; month and year steps
  * are taken from the start each time with the day clamped to the month's
  * end. Counting and finding run k are O(1), so a plan is never walked.
@@ -51,7 +51,7 @@ int64_t	 plan_index(const struct plan *p, int64_t date);
 void	 plan_row_present(struct buf *out, const struct plan_row *r);
 
 /* Appends runs [offset, offset + limit) as JSON objects separated by
- * ", " (SPEC "Planned runs"); variables is the merged JSON object text
+ * ", " (docs/API.md "Backfills"); variables is the merged JSON object text
  * for each run (or NULL for null). Returns how many were written. */
 int64_t	 plan_present(struct buf *out, const struct plan *p, int64_t offset,
 	    int64_t limit, const char *variables);

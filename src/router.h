@@ -1,5 +1,5 @@
 /*
- * router: PATH_INFO -> a route of SPEC "Routes", from a const table
+ * router: PATH_INFO -> a route of docs/API.md "Routes", from a const table
  * indexed by enum route, with the path's parameters taken out.
  */
 #ifndef ROUTER_H
@@ -41,7 +41,7 @@ struct route_match {
 
 /* Matches path (one trailing slash allowed). Returns the route, or
  * ROUTE_NONE; m->bad_id is set when only a malformed :id kept a route
- * from matching, which SPEC answers with 400 invalid_query. */
+ * from matching, which docs/API.md answers with 400 invalid_query. */
 enum route	 route_match(const char *path, struct route_match *m);
 
 /* The route's name ("backfill"), "none" for ROUTE_NONE. */

@@ -1,5 +1,5 @@
 /*
- * run: the pipeline_run resource of SPEC "Pipeline runs" as pure
+ * run: the pipeline_run resource of docs/API.md "The run lifecycle" as pure
  * functions: its fields, its status moves, decoding an executor's report
  * and how a backfill follows its runs.
  */
@@ -101,8 +101,8 @@ enum err run_apply(struct run *r, enum bf_status to, int64_t now,
 enum bf_status run_backfill_follow(enum bf_status backfill,
 	    enum bf_status run_to, const struct run_counts *c);
 
-/* Appends the run as a JSON object: SPEC's fields in its order, then the
- * keys Mage's runs table reads (this service has no block runs or
+/* Appends the run as a JSON object: the documented fields in their
+ * order, then the keys Mage's runs table reads (this service has no block runs or
  * schedules: 0, null, [] for them), then the executor's: attempt,
  * not_before, executor, lease_expires_at. The lease's id is never
  * shown. */

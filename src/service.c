@@ -13,7 +13,7 @@
 #include "store.h"
 #include "wlock.h"
 
-/* A route that answers without credentials (SPEC "Authentication"). */
+/* A route that answers without credentials (docs/API.md "Credentials"). */
 #define PUBLIC	0x1
 
 /* Which handler answers a method on a route (NULL where none), and how

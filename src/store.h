@@ -210,7 +210,7 @@ struct run_lease {
 	int64_t		 expires_at;
 };
 
-/* Takes the next run to do (SPEC of claims: the oldest date first of
+/* Takes the next run to do (docs/API.md, "Executors": the oldest date first of
  * the latest initial attempts that may start at now, of a started
  * backfill below its run limit, of the pipelines named by the JSON
  * array text pipelines, or any when NULL): it becomes running with the

@@ -70,7 +70,7 @@ DOCROOT_HTACCESS = os.path.join(ROOT, "conf", "docroot.htaccess")
 KEEP = os.environ.get("DEPLOY_KEEP") == "1"
 MODES = ["fcgid", "cgi", "htaccess-fcgid"]
 
-# The founding example (SPEC.md), verbatim.
+# The founding example (README), verbatim.
 API_KEY = "zkWlN0PkIKSN0C11CfUHUj84OT5XOJ6tDZ6bDRO2"
 TOKEN = "bxyPj9Upq97jaL-gLkNA5g3gkifpF2pHFYfCs-2v6jg"
 COOKIE = ("oauth_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHBpcmVzIjox"

@@ -35,7 +35,7 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 SERVE = (os.environ.get("E2E_SERVE") or
          os.path.join(ROOT, "scripts", "serve.sh"))
 
-# The founding example's credentials (SPEC.md). Authentication is not
+# The founding example's credentials (README). Authentication is not
 # checked yet, but every request carries them, as Mage's clients do.
 API_KEY = "zkWlN0PkIKSN0C11CfUHUj84OT5XOJ6tDZ6bDRO2"
 OAUTH_COOKIE = ("oauth_token=eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJleHBpcmVz"
@@ -502,7 +502,7 @@ class ServerTestCase(unittest.TestCase):
         return r.json
 
     def assertError(self, r, code, etype):
-        """r is the error SPEC describes: HTTP status = code, JSON body
+        """r is the error docs/API.md describes: HTTP status = code, JSON body
         exactly {"error": {code, message, type[, errors]}}."""
         self.assertEqual(r.status, code, r)
         body = self.assertJSON(r)
@@ -562,7 +562,7 @@ class ServerTestCase(unittest.TestCase):
         self.assertLess(delta, within, "%s is not now (UTC)" % s)
 
     def assertRecord(self, rec, pipeline=None, extra=()):
-        """rec has exactly the fields of SPEC, in order (then extra)."""
+        """rec has exactly the documented fields, in order (then extra)."""
         self.assertEqual(list(rec.keys()), FIELDS + list(extra), rec)
         if pipeline:
             self.assertEqual(rec["pipeline_uuid"], pipeline)

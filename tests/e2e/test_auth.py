@@ -1,4 +1,4 @@
-"""Authentication (SPEC "Authentication", README "Authentication"): the
+"""Authentication (docs/API.md "Credentials", README "Authentication"): the
 three places an API key may come from, the three places an OAuth token may
 come from, the HS256 cookie, every refusal with its exact status, type and
 message, roles, that a refused write changes nothing, that secrets are
@@ -160,7 +160,7 @@ class TestCredentials(AuthCase):
                           "2023-07-18 23:56:05"))
 
     def test_founding_cookie_payload(self):
-        # the cookie is what SPEC says it is (guards the constant itself)
+        # the cookie is what the README says it is (guards the constant itself)
         self.assertEqual(json.loads(b64u_decode(JWT_HEADER)),
                          {"alg": "HS256", "typ": "JWT"})
         self.assertEqual(json.loads(b64u_decode(JWT_PAYLOAD)),
@@ -283,7 +283,8 @@ class TestCredentials(AuthCase):
 
 
 class TestRefusals(AuthCase):
-    """Every refusal: status, type and message of SPEC; nothing changes."""
+    """Every refusal: status, type and message of docs/API.md; nothing
+    changes."""
 
     def test_no_api_key(self):
         for h in ({"OAUTH-TOKEN": DEMO_TOKEN}, {"Cookie": OAUTH_COOKIE},
@@ -657,8 +658,8 @@ class TestSecretsStoredHashed(AuthCase):
 
 
 class TestNothingSecretLogged(AuthCase):
-    """SPEC: "Nothing secret is logged", even at log_level = debug and on
-    refusals. Credentials travel in headers and cookies only here (nginx
+    """README, "Operations": nothing secret is logged, even at
+    log_level = debug and on refusals. Credentials travel in headers and cookies only here (nginx
     itself may log a request line, and so a query string)."""
 
     EXTRA_CONF = "log_level = debug"

@@ -1,4 +1,4 @@
-"""SPEC's founding example, verbatim, against a fresh demo database."""
+"""The founding example's, verbatim, against a fresh demo database."""
 
 from harness import (ServerTestCase, FIELDS, DEMO_ID, DEMO_PIPELINE,
                      API_KEY, OAUTH_COOKIE)
@@ -36,7 +36,7 @@ class TestFoundingExample(ServerTestCase):
         body = r.json
         self.assertEqual(list(body.keys()), ["backfill"])
         rec = body["backfill"]
-        # exact key order of SPEC's answer
+        # exact key order of the documented answer
         self.assertEqual(list(rec.keys()), FIELDS)
         self.assertEqual(rec, {
             "id": 6, "block_uuid": None, "completed_at": None,

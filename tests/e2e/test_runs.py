@@ -1,5 +1,5 @@
-"""Planned runs and pipeline runs (SPEC "Show", "Planned runs", "Pipeline
-runs", the status table; README "Backfill lifecycle"): the preview and its
+"""Planned runs and pipeline runs (docs/API.md "Backfills", "The run
+lifecycle", the status table; README "Backfill lifecycle"): the preview and its
 paging, the date arithmetic (both ends, month/year clamping, custom =
 seconds), variables merged with the pipeline's, the max_runs bound,
 starting writes the runs, the executor's reports moving the backfill,
@@ -50,8 +50,8 @@ class RunsCase(ServerTestCase):
     def show_q(self, bid, query):
         r = self.req("GET", "/api/backfills/%d?%s" % (bid, query))
         self.assertEqual(r.status, 200, r)
-        # SPEC "Show": "the record also carries total_run_count ...": the
-        # run fields belong inside {"backfill": {...}}, as on the list
+        # docs/API.md "Backfills": with include_run_count, total_run_count
+        # ...: the run fields belong inside {"backfill": {...}}, as on the list
         self.assertEqual(list(r.json.keys()), ["backfill"],
                          "run fields outside the record: %r" % r)
         rec = r.json["backfill"]
@@ -426,7 +426,8 @@ class TestLifecycle(RunsCase):
                           for r in runs],
                          [d(p["execution_date"].replace("T", " "))
                           for p in planned])
-        # response datetimes: "YYYY-MM-DD HH:MM:SS" (SPEC, the resource)
+        # response datetimes: "YYYY-MM-DD HH:MM:SS" (docs/API.md,
+        # "Requests and answers")
         self.assertEqual(runs[0]["execution_date"], "2023-07-01 00:00:00")
         self.assertEqual(runs[-1]["execution_date"], "2023-07-31 00:00:00")
         for run in runs:

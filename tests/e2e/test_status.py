@@ -1,4 +1,4 @@
-"""The status machine of SPEC "Create and update": every transition from
+"""The status machine of docs/API.md "Backfills": every transition from
 every state, effects on started_at / completed_at / failed_at, retry,
 requirements of `initial`, 409 and record_invalid leaving nothing changed."""
 
@@ -186,7 +186,7 @@ class TestStatus(ServerTestCase):
             self.assertInvalid(r, "interval_type")
 
     def test_plan_over_max_runs_refused(self):
-        """SPEC "Planned runs": a configuration whose plan would exceed
+        """docs/API.md "Backfills": a configuration whose plan would exceed
         max_runs (default 100 000) is a 400, promptly."""
         huge = {"start_datetime": "2000-01-01",
                 "end_datetime": "2023-01-01", "interval_type": "second",

@@ -139,7 +139,7 @@ def outcome(r):
 
 
 def error_problems(r):
-    """Why an error answer is not a proper one (SPEC "Errors"): JSON
+    """Why an error answer is not a proper one (docs/API.md "Errors"): JSON
     {"error": {code, message, type}} with code = status; 503 with
     Retry-After. [] when fine."""
     if r is None or r.status < 400:

@@ -13,7 +13,7 @@
  *     (".ffffff" exactly when the fraction is not zero) that dt_parse()
  *     reads back to the same value; formatting that again gives the
  *     same text;
- *   - the accepted text has one of SPEC's shapes: YYYY-MM-DD, or
+ *   - the accepted text has one of the documented shapes: YYYY-MM-DD, or
  *     YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][Z|+HH:MM|-HH:MM];
  *   - a value with no fraction, no offset and a ' ' separator formats
  *     back to the very input text;
@@ -44,7 +44,7 @@ isdig(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* Whether s[0..n) has one of SPEC's request shapes (digits and
+/* Whether s[0..n) has one of the request shapes of docs/API.md (digits and
  * punctuation only; the calendar is dt_parse's business). */
 static int
 shape_ok(const char *s, size_t n)

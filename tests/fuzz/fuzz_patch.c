@@ -10,9 +10,9 @@
  *   - each function returns one of its documented results, with its
  *     detail or field errors set;
  *   - a decoded create (bf_check_new), and every record bf_apply()
- *     accepts, presents as one strict JSON object with SPEC's 18 fields
- *     in SPEC's order, its datetimes in the response format (they parse
- *     back to the same text), status and interval_type from their lists;
+ *     accepts, presents as one strict JSON object with the 18 documented
+ *     fields in their order, its datetimes in the response format (they
+ *     parse back to the same text), status and interval_type from their lists;
  *   - bf_apply() reports updated_at changed exactly when another field
  *     changed, and a record it did not change presents byte for byte as
  *     before;
@@ -59,7 +59,7 @@ set_str(struct bval *v, const char *s)
 }
 
 /* Sample record k: k % ST__MAX is its status; k / ST__MAX picks a
- * bare record (SPEC's founding backfill) or one with every field set. */
+ * bare record (the founding backfill) or one with every field set. */
 #define SAMPLES	(2 * ST__MAX)
 
 static void

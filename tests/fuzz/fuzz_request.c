@@ -30,15 +30,15 @@
  *   strings (an embedded NUL cuts them, as in CGI variables).
  *
  * The database (made once in LLVMFuzzerInitialize): pipelines
- * arwen_starlight and other_pipeline; backfill 6 of SPEC's founding
+ * arwen_starlight and other_pipeline; backfill 6 of the founding
  * example; backfill 7 fully set (daily, 2023-07-01 to 2023-07-05, not
  * started); backfill 8 started (runs planned), with its first runs
  * reported running, completed and failed; backfill 9 cancelled. The demo
- * API key and owner token (SPEC), a viewer and an editor token, an
+ * API key and owner token (README), a viewer and an editor token, an
  * expired token, and a revoked key and token; jwt_secret "materia".
  *
  * Invariants checked on every response (abort() on a breach):
- *   - the status is one SPEC lists, and never 500;
+ *   - the status is one docs/API.md lists, and never 500;
  *   - header lines are "Name: value\r\n" with no other CR, LF or NUL;
  *   - a non-2xx body is {"error": {"code": <status>, "message": "...",
  *     "type": "..."}}; a 200/201 body is one JSON object; 204 has none;
@@ -51,8 +51,8 @@
  *     refused as busy);
  *   - a write answered 2xx with one backfill or run is what a GET of it
  *     then reads, body and ETag alike; a deleted backfill reads 404;
- *   - a presented backfill has SPEC's fields in SPEC's order, response
- *     datetimes, and ETag "<id>-<version>".
+ *   - a presented backfill has the documented fields in the documented
+ *     order, response datetimes, and ETag "<id>-<version>".
  *
  * FUZZ_VERBOSE=1 build-fuzz/fuzz_request FILE prints every answer.
  */
@@ -272,7 +272,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	    "{\"env\": \"prod\", \"region\": \"eu\"}") != ERR_OK ||
 	    store_pipeline_add(st, "other_pipeline", NULL) != ERR_OK)
 		FAIL("store_pipeline_add");
-	/* SPEC's founding backfill, then three with every field set. */
+	/* the founding backfill, then three with every field set. */
 	add_backfill(st, 6, "arwen_starlight", NULL, NULL, NULL, 0, 0, NULL);
 	add_backfill(st, 7, "arwen_starlight", "july", "2023-07-01",
 	    "2023-07-05", IT_DAY, 1, "{\"env\": \"staging\"}");
@@ -571,7 +571,7 @@ static const char *const bf_names[BF__MAX] = {
 	"started_at", "status", "updated_at", "variables",
 };
 
-/* A presented backfill: SPEC's fields first, in order, datetimes in the
+/* A presented backfill: the documented fields first, in order, datetimes in the
  * response format (what may follow, the run counts, is not checked). */
 static void
 check_backfill(struct json_object *b, const char *what, const char *body)
@@ -640,7 +640,7 @@ check_response(const struct parsed *pr, const char *what)
 	case 500:
 		FAIL("%s: 500: %s", what, r->body.len ? r->body.data : "");
 	default:
-		FAIL("%s: status %d is none SPEC lists", what, st);
+		FAIL("%s: status %d is none docs/API.md lists", what, st);
 	}
 	check_headers(r, what);
 	if (r->body.len > 0 && strlen(r->body.data) != r->body.len)
@@ -671,7 +671,7 @@ check_response(const struct parsed *pr, const char *what)
 		struct json_object *id;
 
 		check_backfill(e, what, r->body.data);
-		/* SPEC "Concurrency": ETag: "<id>-<version>". */
+		/* docs/API.md "Backfills": ETag: "<id>-<version>". */
 		if (!json_object_object_get_ex(e, "id", &id) ||
 		    etag(r, tag, sizeof(tag)) == NULL)
 			FAIL("%s: a backfill without ETag", what);

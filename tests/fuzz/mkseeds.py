@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Writes the seed corpora of the fuzz harnesses (tests/fuzz/corpus/<harness>/)
-# from realistic requests of SPEC.md: the founding example, every datetime
+# from realistic requests of docs/API.md: the founding example, every datetime
 # form, JWTs (alg none, other algs, wrong secret). Rerun after changing it;
 # it replaces the four corpus folders. The JWTs are signed here with hmac.
 import base64, hashlib, hmac, os, shutil, struct

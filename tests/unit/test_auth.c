@@ -1,5 +1,5 @@
 /*
- * src/auth.h: SPEC "Authentication" as pure functions. The JWT of the
+ * src/auth.h: docs/API.md "Credentials" as pure functions. The JWT of the
  * oauth_token cookie (HS256 only, every refusal), where each credential
  * is found in a request and in which order, the hashing of secrets, the
  * base64url codec and the roles. (Signatures and hashes are compared

@@ -1,5 +1,5 @@
 /*
- * src/backfill.h: SPEC "The backfill resource", "Create and update",
+ * src/backfill.h: docs/API.md "Backfills", "Create and update",
  * "Status changes" and "Concurrency" (the ETag), as pure functions.
  * Inputs are built with json-c as the handlers build them.
  */
@@ -713,7 +713,7 @@ START_TEST(apply_end_before_start_refused)
 }
 END_TEST
 
-/* SPEC "Status changes", written out independently of src/. */
+/* docs/API.md "The run lifecycle", written out independently of src/. */
 static int
 spec_allows(enum bf_status from, enum bf_status to)
 {

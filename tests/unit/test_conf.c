@@ -1,6 +1,6 @@
 /*
  * src/conf.h: the "key = value" conf file (conf/backfills.conf documents
- * every key), its defaults (SPEC: max_body 64 KiB, max_runs 100 000),
+ * every key), its defaults (docs/API.md: max_body 64 KiB, max_runs 100 000),
  * refusals that name the key, relative database paths, and finding the
  * file (flag, then $BACKFILLS_CONF).
  */
@@ -219,7 +219,7 @@ START_TEST(shipped_conf_loads)
 		return;		/* runner moved away from the tree */
 	conf_defaults(&c);
 	ck_assert_msg(conf_load(&c, p, err, sizeof(err)) == 0, "%s", err);
-	/* SPEC "Authentication": on in the shipped conf */
+	/* docs/API.md "Credentials": on in the shipped conf */
 	ck_assert_int_eq(c.require_auth, 1);
 	ck_assert_int_eq(c.database[0], '/');
 }

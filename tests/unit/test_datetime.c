@@ -1,5 +1,5 @@
 /*
- * src/datetime.h: SPEC "The backfill resource", datetimes. Requests take
+ * src/datetime.h: docs/API.md "Backfills", datetimes. Requests take
  * YYYY-MM-DD, or YYYY-MM-DD[ T]HH:MM:SS[.f{1,6}][Z|+HH:MM|-HH:MM]
  * converted to UTC; anything else (impossible dates included) is
  * refused. Responses are UTC "YYYY-MM-DD HH:MM:SS" with ".ffffff" only

@@ -1,5 +1,5 @@
 /*
- * src/http.h and src/buf.h: query strings, SPEC "Errors" bodies, JSON
+ * src/http.h and src/buf.h: query strings, docs/API.md "Errors" bodies, JSON
  * string escaping (RFC 8259 7) and UTF-8 validation (RFC 3629 3-4).
  */
 #include <check.h>
@@ -236,12 +236,12 @@ START_TEST(error_detail_and_escaping)
 }
 END_TEST
 
-/* SPEC "Errors", written out independently of src/. */
+/* docs/API.md "Errors", written out independently of src/. */
 static const struct {
 	enum err	 e;
 	int		 code;
 	const char	*type;
-	const char	*message;	/* NULL where SPEC gives none */
+	const char	*message;	/* NULL where docs/API.md gives none */
 } spec_errors[] = {
 	{ ERR_INVALID_JSON, 400, "invalid_json", NULL },
 	{ ERR_RECORD_INVALID, 400, "record_invalid", "Record is invalid." },

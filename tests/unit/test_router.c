@@ -1,5 +1,5 @@
 /*
- * src/router.h: SPEC "Routes". :id is a positive decimal integer,
+ * src/router.h: docs/API.md "Routes". :id is a positive decimal integer,
  * :pipeline_uuid 1-255 characters of [A-Za-z0-9_.-]; a malformed :id on
  * a known shape is 400 invalid_query (bad_id), anything else unknown is
  * 404 (ROUTE_NONE).

@@ -3,7 +3,7 @@
  * -> running -> completed or failed; to cancelled from initial or
  * running), decoding a report (status, metrics, lease), how a backfill
  * follows its runs' kept counts, retry policies and their delays, and
- * how a run is presented (SPEC's fields, then Mage's, then the
+ * how a run is presented (the documented fields, then Mage's, then the
  * executor's; never the lease's id).
  */
 #include <check.h>

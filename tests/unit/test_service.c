@@ -1,7 +1,7 @@
 /*
  * src/service.h: whole requests through service_handle(), as the
  * FastCGI adapter makes them, against a temporary database holding
- * SPEC's demo data (pipeline arwen_starlight, backfill 6 created at
+ * The demo data (pipeline arwen_starlight, backfill 6 created at
  * 2023-07-18 23:30:26). Authentication is off (conf_defaults).
  */
 #include <check.h>
@@ -21,7 +21,7 @@
 
 #define CREATED		"2023-07-18 23:30:26"
 
-/* SPEC's founding example body, as curl -d sends it. */
+/* The founding example's body, as curl -d sends it. */
 static const char founding_body[] =
 	"{\"backfill\": {\"start_datetime\": \"2023-07-17 23:56:05\",\n"
 	"                   \"end_datetime\": \"2023-07-18 23:56:05\", "
@@ -152,7 +152,7 @@ body(void)
 	return resp.body.data != NULL ? resp.body.data : "";
 }
 
-/* SPEC "Errors": JSON, code equal to the status, the given type. */
+/* docs/API.md "Errors": JSON, code equal to the status, the given type. */
 static void
 is_error(int status, const char *type)
 {
@@ -221,7 +221,7 @@ founding_put(const char *path)
 	ck_assert_int_le(at, after);
 	ck_assert_msg(strchr(updated, 'T') == NULL, "updated_at %s", updated);
 
-	/* every field, in SPEC's order, exactly */
+	/* every field, in the documented order, exactly */
 	snprintf(want, sizeof(want), "{\"backfill\": {\"id\": 6, "
 	    "\"block_uuid\": null, \"completed_at\": null, "
 	    "\"created_at\": \"2023-07-18 23:30:26\", "
@@ -631,7 +631,7 @@ START_TEST(create_list_delete)
 }
 END_TEST
 
-/* ---- planned runs (SPEC "Show", "Status changes", "Pipeline runs") - */
+/* ---- planned runs (docs/API.md "Backfills", "The run lifecycle") - */
 
 /* Gives backfill 6 a plan of three daily runs. */
 static void
