@@ -146,6 +146,7 @@ call(struct api *a, const char *method, const char *path, const char *body,
 {
 	struct json_object	*o = NULL, *e;
 	const char		*t;
+	int64_t			 code;
 	curl_off_t		 ra = 0;
 	CURLcode		 rc;
 	CURL			*curl = a->curl;
@@ -154,7 +155,10 @@ call(struct api *a, const char *method, const char *path, const char *body,
 	buf_reset(&a->body);
 	buf_reset(&a->url);
 	a->broken = 0;
-	buf_printf(&a->url, "%s%s", a->base, path);
+	/* Real statuses even from a service that answers errors as Mage
+	 * does (http_error_codes = off, for Mage's UI): Mage's own switch. */
+	buf_printf(&a->url, "%s%s%c_http_error_codes=true", a->base, path,
+	    strchr(path, '?') != NULL ? '&' : '?');
 	if (a->url.oom || a->body.oom) {
 		rep->outcome = API_RETRY;
 		snprintf(rep->why, sizeof(rep->why), "out of memory");
@@ -179,6 +183,12 @@ call(struct api *a, const char *method, const char *path, const char *body,
 		rep->retry_after = (int64_t)(ra > 3600 ? 3600 : ra) * 1000;
 	if (a->body.len > 0)
 		o = json_tokener_parse(a->body.data);
+	/* ... and should a proxy or an older service still answer an error
+	 * with 200, its body says so: {"error": {"code": 409, ...}} */
+	if (rep->status >= 200 && rep->status < 300 && o != NULL &&
+	    json_object_object_get_ex(o, "error", &e) &&
+	    get_int(e, "code", &code) == 0 && code >= 400 && code < 600)
+		rep->status = (long)code;
 	if (rep->status >= 200 && rep->status < 300) {
 		rep->outcome = API_OK;
 		return o;

@@ -149,6 +149,18 @@ class TestLease(ExecCase):
         self.assertEqual(ex.stop(), 0, ex.log())
 
 
+class TestLeaseUnderMageErrors(TestLease):
+    """A lost lease again, against a service that answers errors as Mage
+    does (http_error_codes = off, as README "Mage's UI" has it): the
+    executor asks for real statuses (_http_error_codes=true) and still
+    sees the 409, kills the command at once and reports nothing."""
+
+    EXTRA_CONF = "run_lease = 5\nhttp_error_codes = off"
+    # the others speak to the service themselves, expecting real codes
+    test_report_after_a_lapse_is_refused = None
+    test_keeper_killed = None
+
+
 class TestRetryPolicy(ExecCase):
 
     def test_three_attempts_with_their_delay(self):
@@ -215,7 +227,7 @@ class Flaky(http.server.BaseHTTPRequestHandler):
 
     def forward(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        kind = ("claim" if self.path.endswith("/claim") else
+        kind = ("claim" if self.path.split("?")[0].endswith("/claim") else
                 "report" if b'"status"' in body else "other")
         st = self.server.state
         with st["lock"]:
