@@ -114,8 +114,8 @@ enum err bf_patch_decode(struct json_object *root, int for_update,
 
 /*
  * Applies p onto b (the record as stored) at time now: null clears,
- * status moves by the status table of docs/API.md and sets its timestamps, then
- * end_datetime >= start_datetime is checked. *changed gets the fields
+ * status moves by the status table of docs/API.md and sets its
+ * timestamps, then end_datetime >= start_datetime is checked. *changed gets the fields
  * whose value differs; updated_at is set only when one does.
  * Returns ERR_OK, ERR_RECORD_INVALID (fe filled) or ERR_TRANSITION
  * (*detail set, static text). b is changed even on error: discard it.

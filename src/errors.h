@@ -45,6 +45,7 @@ struct field_errors {
 		const char	*field;
 		const char	*message;
 	} e[FIELD_ERRORS_MAX];
+	char	 note[160];	/* room for one message made for this request */
 };
 
 void	field_error(struct field_errors *, const char *, const char *);

@@ -64,6 +64,17 @@ resp_error(struct response *r, enum err e, const char *detail,
 	struct buf	 line = { 0 };
 	size_t		 i;
 
+	/* Mage's error popup shows the message and folds the errors away:
+	 * there, the message says the first reason too. */
+	if (r->mage_errors && e == ERR_RECORD_INVALID && detail == NULL &&
+	    fe != NULL && fe->n > 0) {
+		buf_printf(&line, "Record is invalid: %s: %s", fe->e[0].field,
+		    fe->e[0].message);
+		if (fe->n > 1)
+			buf_printf(&line, " (and %zu more)", fe->n - 1);
+		if (line.data != NULL)
+			msg = line.data;
+	}
 	r->status = err_code(e);
 	r->content_type = NULL;
 	buf_reset(&r->body);
@@ -71,6 +82,7 @@ resp_error(struct response *r, enum err e, const char *detail,
 	buf_int(&r->body, r->status);
 	buf_puts(&r->body, ", \"message\": ");
 	buf_json_str(&r->body, msg, strlen(msg));
+	buf_reset(&line);
 	buf_puts(&r->body, ", \"type\": ");
 	buf_json_str(&r->body, err_type(e), strlen(err_type(e)));
 	if (e == ERR_RECORD_INVALID && fe != NULL) {

@@ -250,19 +250,20 @@ plan_check(const struct backfill *b, int64_t max_runs,
 	if (!plan_of(b, &p))
 		return ERR_OK;
 	if ((n = plan_count(&p)) > max_runs) {
+		snprintf(fe->note, sizeof(fe->note), "together plan %lld runs, "
+		    "over max_runs (%lld): narrow the range or widen the "
+		    "interval", (long long)n, (long long)max_runs);
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			field_error(fe, names[i], "plan more runs than "
-			    "max_runs allows: narrow the range or widen the "
-			    "interval");
+			field_error(fe, names[i], fe->note);
 		return ERR_RECORD_INVALID;
 	}
 	/* Each run's interval ends at a datetime: the last one's end (one
 	 * step after it) must not leave year 9999. */
 	if (n >= 2 && (plan_row(&p, n - 1, &r) < 0 || r.end < 0)) {
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			field_error(fe, names[i], "plan runs whose interval "
-			    "ends past 9999-12-31: end the plan earlier or "
-			    "narrow the interval");
+			field_error(fe, names[i], "together plan runs whose "
+			    "interval ends past 9999-12-31: end the plan "
+			    "earlier or narrow the interval");
 		return ERR_RECORD_INVALID;
 	}
 	return ERR_OK;

@@ -267,9 +267,16 @@ class MageUICase:
             err = self.assertUIError(r, 400, "record_invalid")
             self.assertEqual(err["errors"], self.field_errors(
                 "end_datetime", "must be at or after start_datetime"))
+            self.assertEqual(err["message"], self.invalid_message(
+                "end_datetime: must be at or after start_datetime"))
         with self.subTest("a plan over max_runs"):
             r = self.save(bid, interval_type="second")
-            self.assertUIError(r, 400, "record_invalid")
+            err = self.assertUIError(r, 400, "record_invalid")
+            # how many, against what
+            self.assertRegex(err["errors"][0] if self.mage_mode else
+                             err["errors"][0]["message"],
+                             r"together plan \d+ runs, over max_runs "
+                             r"\(100000\)")
         with self.subTest("Start before a plan"):
             other = self.new_backfill("no plan")
             self.assertUIError(self.button(other, "initial"), 400,
@@ -361,8 +368,13 @@ class TestMageUIHttpErrorCodes(MageUICase, ServerTestCase):
     def wire(self, code):
         return code
 
+    mage_mode = False
+
     def field_errors(self, field, message):
         return [{"field": field, "message": message}]
+
+    def invalid_message(self, first):
+        return "Record is invalid."
 
 
 class TestMageUIConvention(MageUICase, ServerTestCase):
@@ -373,10 +385,17 @@ class TestMageUIConvention(MageUICase, ServerTestCase):
     def wire(self, code):
         return code if code in (401, 405) else 200
 
+    mage_mode = True
+
     def field_errors(self, field, message):
         # the strings Mage's error popup shows (it calls replaceAll on
         # each: an object there crashes the page)
         return ["%s: %s" % (field, message)]
+
+    def invalid_message(self, first):
+        # the popup shows the message and folds the errors away: the
+        # first reason is in the message
+        return "Record is invalid: %s" % first
 
 
 class TestTokenIssueWithoutSecret(ServerTestCase):
