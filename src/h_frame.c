@@ -53,6 +53,27 @@ h_pipeline_show(struct ctx *c, const struct request *req,
 	show(c, m, resp, 0);
 }
 
+/* The UI's logs page of a pipeline: logs stay where the runs ran (the
+ * executor's log_dir), so there are none here, for a pipeline that
+ * exists. */
+void
+h_pipeline_logs(struct ctx *c, const struct request *req,
+    const struct route_match *m, struct response *resp)
+{
+	struct pipeline	 p;
+	enum err	 e;
+
+	(void)req;
+	if ((e = store_pipeline_get(c->store, m->pipeline, &p)) != ERR_OK) {
+		resp_error(resp, e, NULL, NULL);
+		return;
+	}
+	pipeline_free(&p);
+	buf_puts(&resp->body, "{\"logs\": [{\"block_run_logs\": [], "
+	    "\"pipeline_run_logs\": [], \"total_block_run_log_count\": 0, "
+	    "\"total_pipeline_run_log_count\": 0}]}");
+}
+
 void
 h_pipeline_variables(struct ctx *c, const struct request *req,
     const struct route_match *m, struct response *resp)

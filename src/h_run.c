@@ -5,6 +5,7 @@
  * run to do. The rules are lifecycle.c's.
  */
 #include <json-c/json.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +227,69 @@ present_claim(struct ctx *c, struct buf *out, const struct run *r)
 	buf_putc(out, '}');
 	backfill_free(&b);
 	return ERR_OK;
+}
+
+/* Mage's "Retry run" body: {"pipeline_run": {"backfill_id": N,
+ * "execution_date": "...", ...}}; the other keys its UI sends
+ * (event_variables, pipeline_schedule_id, pipeline_uuid, variables) are
+ * the run's own, ignored. */
+static enum err
+retry_decode(struct json_object *root, int64_t *bid, int64_t *date,
+    struct field_errors *fe, const char **detail)
+{
+	struct json_object	*body, *v;
+	const char		*s;
+
+	if (jsonin_envelope(root, "pipeline_run", &body, detail) != ERR_OK)
+		return ERR_INVALID_JSON;
+	if (!json_object_object_get_ex(body, "backfill_id", &v) ||
+	    !json_object_is_type(v, json_type_int) ||
+	    (*bid = json_object_get_int64(v)) < 1)
+		field_error(fe, "backfill_id", "must be the run's backfill id");
+	if (!json_object_object_get_ex(body, "execution_date", &v) ||
+	    !json_object_is_type(v, json_type_string) ||
+	    dt_parse(s = json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), date) < 0 ||
+	    strlen(s) != (size_t)json_object_get_string_len(v))
+		field_error(fe, "execution_date", "must be the run's "
+		    "execution date");
+	return fe->n > 0 ? ERR_RECORD_INVALID : ERR_OK;
+}
+
+/* POST /api/pipeline_schedules/pipeline_runs: a new attempt at one date
+ * (lifecycle_retry_date), answered as a created run. */
+void
+h_run_retry(struct ctx *c, const struct request *req,
+    const struct route_match *m, struct response *resp)
+{
+	struct json_object	*root = NULL;
+	struct field_errors	 fe = { 0 };
+	struct lifecycle	 lc;
+	struct run		 r;
+	const char		*detail = NULL;
+	char			 where[64];
+	int64_t			 bid = 0, date = 0;
+	enum err		 e;
+
+	(void)m;
+	memset(&r, 0, sizeof(r));
+	lifecycle_init(&lc, c->store, &c->conf);
+	if ((e = jsonin_body(req->body, req->body_len, &root, &fe, &detail))
+	    != ERR_OK ||
+	    (e = retry_decode(root, &bid, &date, &fe, &detail)) != ERR_OK ||
+	    (e = lifecycle_retry_date(&lc, bid, date, dt_now(), &r)) !=
+	    ERR_OK) {
+		resp_error(resp, e, detail, &fe);
+		goto out;
+	}
+	present_one(resp, &r);
+	resp->status = 201;
+	snprintf(where, sizeof(where), "/api/pipeline_runs/%lld",
+	    (long long)r.id);
+	resp_header(resp, "Location", where);
+out:
+	run_free(&r);
+	json_object_put(root);
 }
 
 void

@@ -44,8 +44,12 @@ void	h_run_update(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
 void	h_run_claim(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
+void	h_run_retry(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
 
 /* h_frame.c: what Mage's UI asks of every page (its frame) */
+void	h_pipeline_logs(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
 void	h_statuses(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
 void	h_projects(struct ctx *, const struct request *,

@@ -289,6 +289,62 @@ lifecycle_report(const struct lifecycle *lc, int64_t id,
 	return changed ? settle(lc, r, old, now) : ERR_OK;
 }
 
+enum err
+lifecycle_retry_date(const struct lifecycle *lc, int64_t bid, int64_t date,
+    int64_t now, struct run *out)
+{
+	struct backfill	 b;
+	struct run	 next;
+	enum bf_status	 old, status;
+	uint32_t	 changed = 0;
+	int64_t		 id;
+	int		 moved;
+	enum err	 e;
+
+	memset(&b, 0, sizeof(b));
+	memset(out, 0, sizeof(*out));
+	/* the backfill's lock first, as every writer of runs takes it */
+	if ((e = store_backfill_get(lc->st, bid, &b)) != ERR_OK ||
+	    (e = store_run_latest(lc->st, bid, date, &id)) != ERR_OK ||
+	    (e = store_run_get(lc->st, id, out)) != ERR_OK ||
+	    out->status == ST_INITIAL)
+		goto done;
+	if ((old = out->status) == ST_RUNNING) {
+		if ((e = run_apply(out, ST_CANCELLED, now, &moved)) != ERR_OK)
+			goto done;
+		out->updated_at = now;
+		if ((e = store_run_update(lc->st, out, old)) != ERR_OK)
+			goto done;
+	}
+	memset(&next, 0, sizeof(next));
+	next.backfill_id = bid;
+	memcpy(next.pipeline_uuid, out->pipeline_uuid,
+	    sizeof(next.pipeline_uuid));
+	next.execution_date = date;
+	next.variables = out->variables;
+	next.created_at = now;
+	next.attempt = (out->attempt > 0 ? out->attempt : 1) + 1;
+	if ((e = store_run_retire(lc->st, out->id)) != ERR_OK ||
+	    (e = store_run_insert(lc->st, &next)) != ERR_OK ||
+	    (e = store_run_counts_move(lc->st, bid, out->status,
+	    ST_INITIAL)) != ERR_OK)
+		goto done;
+	/* a backfill that had ended runs again, as after a retry */
+	status = b.v[BF_STATUS].null ? ST_NULL :
+	    (enum bf_status)b.v[BF_STATUS].i;
+	if ((status == ST_COMPLETED || status == ST_FAILED ||
+	    status == ST_CANCELLED) &&
+	    ((e = move_to(&b, ST_INITIAL, now, &changed)) != ERR_OK ||
+	    (changed != 0 && (e = store_backfill_update(lc->st, &b,
+	    changed)) != ERR_OK)))
+		goto done;
+	run_free(out);
+	e = store_run_get(lc->st, next.id, out);
+done:
+	backfill_free(&b);
+	return e;
+}
+
 /* The metrics of a run failed for its lease: the ones it had, and why. */
 static char *
 lapsed_metrics(const struct run *r)

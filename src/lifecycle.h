@@ -51,6 +51,19 @@ enum err lifecycle_follow(const struct lifecycle *, int64_t backfill_id,
 enum err lifecycle_report(const struct lifecycle *, int64_t id,
 	    const struct run_report *, int64_t now, struct run *out);
 
+/*
+ * A new attempt at one date of backfill id (Mage's "Retry run"): the
+ * date's latest attempt is cancelled if it is running (its executor
+ * learns it at its next renewal) and replaced by a new one, ready to
+ * claim now; one still waiting (initial) is left as it is. A backfill
+ * that had ended (completed, failed or cancelled) is started again
+ * (initial, as a retry). *out is the date's latest attempt after it
+ * (run_free() it). ERR_NOT_FOUND when the backfill has no run of that
+ * date.
+ */
+enum err lifecycle_retry_date(const struct lifecycle *, int64_t backfill_id,
+	    int64_t date, int64_t now, struct run *out);
+
 /* Hands the executor owner the next run to do, with a new lease (its id
  * in out->lease_id); lapsed leases are failed first. ERR_NOT_FOUND when
  * no run may start now. */

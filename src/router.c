@@ -33,6 +33,12 @@ static const struct {
 	    { "api", "pipelines", ":uuid", "variables" }, M_BIT(M_GET) },
 	[ROUTE_GIT_BRANCH] = { { "api", "git_branches", ":uuid" },
 	    M_BIT(M_GET) },
+	[ROUTE_PIPELINE_LOGS] = { { "api", "pipelines", ":uuid", "logs" },
+	    M_BIT(M_GET) },
+	/* What Mage's UI posts to for a run without a schedule (every run
+	 * here): its runs table's "Retry run". */
+	[ROUTE_SCHEDULE_RUNS] = { { "api", "pipeline_schedules",
+	    "pipeline_runs" }, M_BIT(M_POST) },
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX,
     "one entry per route");
@@ -53,6 +59,8 @@ static const char *const names[ROUTE__MAX] = {
 	[ROUTE_PIPELINE] = "pipeline",
 	[ROUTE_PIPELINE_VARIABLES] = "pipeline_variables",
 	[ROUTE_GIT_BRANCH] = "git_branch",
+	[ROUTE_PIPELINE_LOGS] = "pipeline_logs",
+	[ROUTE_SCHEDULE_RUNS] = "schedule_runs",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == ROUTE__MAX,
     "a name per route");

@@ -26,6 +26,9 @@ enum route {
 	ROUTE_PIPELINE,			/* /api/pipelines/:uuid */
 	ROUTE_PIPELINE_VARIABLES,	/* /api/pipelines/:uuid/variables */
 	ROUTE_GIT_BRANCH,		/* /api/git_branches/:uuid */
+	ROUTE_PIPELINE_LOGS,		/* /api/pipelines/:uuid/logs */
+	ROUTE_SCHEDULE_RUNS,		/* /api/pipeline_schedules/pipeline_runs:
+					 * Mage's "Retry run" */
 	ROUTE__MAX,
 	ROUTE_NONE = ROUTE__MAX
 };

@@ -45,6 +45,8 @@ static const struct {
 		[M_GET] = h_run_list, [M_HEAD] = h_run_list }, 0 },
 	[ROUTE_PIPELINE_RUN_CLAIM] = { {
 		[M_POST] = h_run_claim }, 0 },
+	[ROUTE_SCHEDULE_RUNS] = { {
+		[M_POST] = h_run_retry }, 0 },
 	[ROUTE_PIPELINE_RUN] = { {
 		[M_GET] = h_run_show, [M_HEAD] = h_run_show,
 		[M_PUT] = h_run_update }, 0 },
@@ -61,6 +63,8 @@ static const struct {
 		[M_HEAD] = h_pipeline_variables }, 0 },
 	[ROUTE_GIT_BRANCH] = { {
 		[M_GET] = h_git_branch, [M_HEAD] = h_git_branch }, 0 },
+	[ROUTE_PIPELINE_LOGS] = { {
+		[M_GET] = h_pipeline_logs, [M_HEAD] = h_pipeline_logs }, 0 },
 };
 _Static_assert(sizeof(handlers) / sizeof(handlers[0]) == ROUTE__MAX,
     "one entry per route");

@@ -156,6 +156,8 @@ static const struct {
 	B(S_RUN_COUNTS, "SELECT initial, running, completed, failed, "
 	    "cancelled FROM run_count WHERE backfill_id = ?1"),
 	B(S_RUN_GET, "SELECT " RUN_COLS " FROM pipeline_run WHERE id = ?1"),
+	B(S_RUN_LATEST, "SELECT id FROM pipeline_run WHERE backfill_id = ?1 "
+	    "AND execution_date = ?2 AND latest = 1"),
 	/* A run report locks the run's backfill before the run, in the
 	 * order every other writer of runs takes them. */
 	D(S_RUN_LOCK_BACKFILL, NONE, "SELECT id FROM backfill WHERE id = "

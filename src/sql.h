@@ -52,6 +52,7 @@ enum stmt {
 	S_RUNS_RECOUNT,
 	S_RUN_COUNTS,
 	S_RUN_GET,
+	S_RUN_LATEST,			/* a date's latest attempt */
 	S_RUN_LOCK_BACKFILL,		/* PostgreSQL: its backfill first */
 	S_RUN_GET_LOCK,			/* PostgreSQL: FOR UPDATE */
 	S_RUN_UPDATE,

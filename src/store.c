@@ -1241,6 +1241,20 @@ store_run_get(struct store *st, int64_t id, struct run *x)
 }
 
 enum err
+store_run_latest(struct store *st, int64_t bid, int64_t date, int64_t *id)
+{
+	struct db_args	 a = { 0 };
+	int		 found;
+	enum err	 e;
+
+	db_arg_int(&a, bid);
+	db_arg_int(&a, date);
+	if ((e = one_int(st, S_RUN_LATEST, &a, id, &found)) != ERR_OK)
+		return e;
+	return found ? ERR_OK : ERR_NOT_FOUND;
+}
+
+enum err
 store_run_update(struct store *st, const struct run *x, enum bf_status old)
 {
 	struct db_args	 a = { 0 };

@@ -187,6 +187,10 @@ enum err store_run_counts(struct store *, int64_t backfill_id,
 /* Loads one run (in a write, locking its backfill first); its strings
  * are malloc'd: run_free() it. */
 enum err store_run_get(struct store *, int64_t id, struct run *r);
+/* The id of a backfill's latest attempt at date. ERR_NOT_FOUND when the
+ * backfill has no run of that date. */
+enum err store_run_latest(struct store *, int64_t backfill_id, int64_t date,
+	    int64_t *id);
 void	 run_free(struct run *r);
 /* Writes a run's status, timestamps, metrics and lease, moving the
  * kept counts from old when it is its date's latest attempt. */

@@ -251,6 +251,97 @@ class MageUICase:
         self.assertEqual(r.json["backfill"]["run_status_counts"],
                          {"initial": 5})
 
+    def retry_run(self, run):
+        # PipelineDetail/Runs/Table: "Retry run" creates a run under the
+        # run's schedule; with none (pipeline_schedule_id null, as here)
+        # the UI's URL builder leaves the id out
+        return self.ui.call("POST", "/api/pipeline_schedules/pipeline_runs",
+                            body={"pipeline_run": {
+                                "backfill_id": run["backfill_id"],
+                                "event_variables": run["event_variables"]
+                                or {},
+                                "execution_date": run["execution_date"],
+                                "pipeline_schedule_id":
+                                run["pipeline_schedule_id"],
+                                "pipeline_uuid": run["pipeline_uuid"],
+                                "variables": run["variables"] or {}}})
+
+    def test_retry_run(self):
+        bid = self.new_backfill()
+        self.assertEqual(self.save(bid).status, 200)
+        self.assertEqual(self.button(bid, "initial").status, 200)
+        rows = self.runs(bid)["pipeline_runs"]
+        first, second = rows[-1], rows[-2]
+        # a waiting run: nothing to do, it is answered as it is
+        r = self.retry_run(first)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json["pipeline_run"]["id"], first["id"])
+        # a failed one: a new attempt of its date, ready now
+        for st in ("running", "failed"):
+            self.ui.call("PUT", "/api/pipeline_runs/%d" % first["id"],
+                         body={"pipeline_run": {"status": st}})
+        r = self.retry_run(first)
+        self.assertEqual(r.status, 201, r)
+        again = r.json["pipeline_run"]
+        self.assertEqual((again["execution_date"], again["attempt"],
+                          again["status"]),
+                         (first["execution_date"], 2, "initial"))
+        self.assertEqual(r.header("Location"),
+                         "/api/pipeline_runs/%d" % again["id"])
+        # a running one: cancelled (its executor learns it at its next
+        # renewal), replaced by a new attempt
+        self.ui.call("PUT", "/api/pipeline_runs/%d" % second["id"],
+                     body={"pipeline_run": {"status": "running"}})
+        r = self.retry_run(second)
+        self.assertEqual(r.json["pipeline_run"]["attempt"], 2, r)
+        r = self.ui.call("GET", "/api/pipeline_runs/%d" % second["id"])
+        self.assertEqual(r.json["pipeline_run"]["status"], "cancelled")
+        # the table lists every attempt; the counts, the latest
+        self.assertEqual(self.runs(bid)["metadata"]["count"], 7)
+        r = self.ui.call("GET", "/api/backfills/%d" % bid,
+                         [("include_run_count", "true")])
+        self.assertEqual(r.json["backfill"]["run_status_counts"],
+                         {"initial": 5})
+        # a backfill that had ended runs again
+        self.assertEqual(self.button(bid, "cancelled").status, 200)
+        r = self.retry_run(first)
+        self.assertEqual(r.status, 201, r)
+        r = self.ui.call("GET", "/api/backfills/%d" % bid,
+                         [("include_run_count", "true")])
+        self.assertEqual(r.json["backfill"]["status"], "initial")
+        self.assertEqual(r.json["backfill"]["run_status_counts"],
+                         {"cancelled": 4, "initial": 1})
+
+    def test_retry_run_refusals(self):
+        bid = self.new_backfill()
+        self.save(bid)
+        self.button(bid, "initial")
+        run = self.runs(bid)["pipeline_runs"][0]
+        with self.unchanged():
+            self.assertUIError(self.retry_run(dict(run, backfill_id=999999)),
+                               404, "record_not_found")
+            self.assertUIError(self.retry_run(
+                dict(run, execution_date="2023-08-01 00:00:00")), 404,
+                "record_not_found")
+            self.assertUIError(self.retry_run(
+                dict(run, execution_date="July")), 400, "record_invalid")
+            r = self.ui.call("POST", "/api/pipeline_schedules/pipeline_runs",
+                             body={"pipeline_run": {}})
+            err = self.assertUIError(r, 400, "record_invalid")
+            self.assertEqual(len(err["errors"]), 2)
+
+    def test_logs_page_finds_none(self):
+        # pipelines/[pipeline]/logs: logs stay on the executor's host
+        r = self.ui.call("GET", "/api/pipelines/%s/logs" % DEMO_PIPELINE,
+                         [("pipeline_run_id[]", "5"), ("_limit", "100")])
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json, {"logs": [{
+            "block_run_logs": [], "pipeline_run_logs": [],
+            "total_block_run_log_count": 0,
+            "total_pipeline_run_log_count": 0}]})
+        self.assertUIError(self.ui.call("GET", "/api/pipelines/nope/logs"),
+                           404, "record_not_found")
+
     def test_delete_answers_the_record(self):
         # useDeleteConfirmDialogue reads the body as JSON
         bid = self.new_backfill()
