@@ -71,11 +71,22 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 fi
 
 # Prints the packages of $* that are not installed, each after a space
-# (once each, in the order given).
+# (once each, in the order given). One that an installed package
+# provides counts as installed: apt-get would not install it then (npm,
+# say, where NodeSource's nodejs, which provides npm, is installed).
 missing() {
 	# shellcheck disable=SC2046
 	ok=" $(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "$@" \
 	    2>/dev/null | sed -n 's/^installed //p' | tr '\n' ' ')"
+	for p in "$@"; do
+		case "$ok" in
+		*" $p "*) ;;
+		*)	ok="$ok$(dpkg-query -W -f='${db:Status-Status} ${Provides}\n' \
+			    2>/dev/null | sed -n 's/^installed //p' | tr ',' '\n' |
+			    sed 's/(.*)//; s/^ *//; s/ *$//' | tr '\n' ' ')"
+			break ;;
+		esac
+	done
 	seen=" "
 	for p in "$@"; do
 		case "$ok$seen" in
