@@ -13,6 +13,9 @@ WORKERS	?= $(shell echo $$((4 * $$(nproc 2>/dev/null || echo 1))))
 
 CC	?= cc
 PKGS	= json-c sqlite3 inih libcrypto
+# What a build tool needs besides, not linked into the programs: libyaml
+# reads docs/openapi.yaml (mk/openapi.mk).
+BUILD_TOOL_PKGS = yaml-0.1
 # CPPFLAGS, CFLAGS and LDFLAGS are the caller's (Debian's dpkg-buildflags,
 # say): the project's own flags go beside them, so setting them on the
 # command line never drops -std=gnu11, -Werror or -Isrc.
@@ -39,7 +42,8 @@ COMPILE	= $(CC) $(BF_CPPFLAGS) $(CPPFLAGS) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 LINK	= $(CC) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 CORE	= buf errors datetime conf log http router backfill jsonin auth \
-	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame metrics h_metrics
+	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame metrics h_metrics \
+	  openapi_json
 -include mk/postgres.vars
 CORE_O	= $(CORE:%=$(BUILD)/%.o)
 UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
@@ -87,12 +91,13 @@ $(BUILD)/unit-runner: $(CORE_O) $(UNIT_O)
 # below that set up (run, check, unit, ...) install as root what they
 # need first (scripts/deps.sh GROUP...).
 build-probe:
-	@{ command -v $(firstword $(CC)) && pkg-config --exists $(PKGS) && \
+	@{ command -v $(firstword $(CC)) && \
+	   pkg-config --exists $(PKGS) $(BUILD_TOOL_PKGS) && \
 	   printf '#include <fcgiapp.h>\n#include <seccomp.h>\n' | \
 	   $(CC) $(BF_CPPFLAGS) $(CPPFLAGS) -E -x c - ; } >/dev/null 2>&1 || \
 	{ scripts/deps.sh -n build && echo "make: $(firstword $(CC))," \
-	    "pkg-config or a library ($(PKGS), libfcgi, libseccomp) is" \
-	    "missing" >&2; exit 1; }
+	    "pkg-config or a library ($(PKGS) $(BUILD_TOOL_PKGS), libfcgi," \
+	    "libseccomp) is missing" >&2; exit 1; }
 
 # Every package any target needs (what CI installs first).
 deps:

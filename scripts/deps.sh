@@ -8,7 +8,8 @@
 #   -n   never install, only report (what plain `make` does)
 #
 # Each make target asks for the groups it needs (README, "Packages"):
-#   build       the compiler and the libraries' -dev packages (make)
+#   build       the compiler and the libraries' -dev packages (make;
+#               libyaml for the build tool that reads docs/openapi.yaml)
 #   run         nginx in front of the workers, curl, pgrep (make run)
 #   spawn-fcgi  SUPERVISOR=spawn-fcgi make run
 #   check       Check (unit tests), Python, spawn-fcgi (the e2e suite
@@ -35,7 +36,7 @@ group() {
 	case "$1" in
 	build) echo build-essential pkg-config libfcgi-dev libjson-c-dev \
 	    libsqlite3-dev libinih-dev libssl-dev libseccomp-dev \
-	    libcurl4-openssl-dev ;;
+	    libcurl4-openssl-dev libyaml-dev ;;
 	run) echo nginx-light curl procps ;;
 	spawn-fcgi) echo spawn-fcgi ;;
 	check) echo check python3 spawn-fcgi ;;
