@@ -43,7 +43,7 @@ LINK	= $(CC) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 CORE	= buf errors datetime conf log http router backfill jsonin auth \
 	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame metrics h_metrics \
-	  openapi_json
+	  h_openapi openapi_json
 -include mk/postgres.vars
 CORE_O	= $(CORE:%=$(BUILD)/%.o)
 UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \

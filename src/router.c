@@ -33,6 +33,7 @@ static const struct {
 	    { "api", "pipelines", ":uuid", "variables" }, M_BIT(M_GET) },
 	[ROUTE_GIT_BRANCH] = { { "api", "git_branches", ":uuid" },
 	    M_BIT(M_GET) },
+	[ROUTE_OPENAPI] = { { "api", "openapi.json" }, M_BIT(M_GET) },
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX,
     "one entry per route");
@@ -53,6 +54,7 @@ static const char *const names[ROUTE__MAX] = {
 	[ROUTE_PIPELINE] = "pipeline",
 	[ROUTE_PIPELINE_VARIABLES] = "pipeline_variables",
 	[ROUTE_GIT_BRANCH] = "git_branch",
+	[ROUTE_OPENAPI] = "openapi",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == ROUTE__MAX,
     "a name per route");

@@ -26,6 +26,7 @@ enum route {
 	ROUTE_PIPELINE,			/* /api/pipelines/:uuid */
 	ROUTE_PIPELINE_VARIABLES,	/* /api/pipelines/:uuid/variables */
 	ROUTE_GIT_BRANCH,		/* /api/git_branches/:uuid */
+	ROUTE_OPENAPI,			/* /api/openapi.json */
 	ROUTE__MAX,
 	ROUTE_NONE = ROUTE__MAX
 };

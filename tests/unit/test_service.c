@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "datetime.h"
 #include "http.h"
+#include "openapi.h"
 #include "service.h"
 #include "store.h"
 #include "suites.h"
@@ -463,6 +464,56 @@ START_TEST(status_route)
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(body(), "{\"status\": {\"ok\": true, \"version\": \""
 	    BACKFILLS_VERSION "\"}}");
+}
+END_TEST
+
+/* The API's description: built in, public, answered with no database,
+ * revalidated by its ETag, never cut by max_answer. */
+START_TEST(openapi_route)
+{
+	struct request	 req;
+	char		 v[128];
+
+	service_close(&ctx);
+	ctx.conf.require_auth = 1;
+	ctx.conf.max_answer = 64 << 10;
+	ck_assert_int_lt(snprintf(ctx.conf.database, sizeof(ctx.conf.database),
+	    "%s/gone.db", dir), (int)sizeof(ctx.conf.database));
+	call(M_GET, "/api/status", "", NULL, NULL);
+	is_error(503, "unavailable");
+
+	call(M_GET, "/api/openapi.json", "", NULL, NULL);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_ptr_null(resp.content_type);	/* application/json */
+	ck_assert_uint_eq(resp.body.len, openapi_json_len);
+	ck_assert_int_eq(memcmp(body(), openapi_json, openapi_json_len), 0);
+	ck_assert_str_eq(header("ETag", v, sizeof(v)), openapi_etag);
+	ck_assert_str_eq(header("Cache-Control", v, sizeof(v)), "no-cache");
+	call(M_HEAD, "/api/openapi.json/", "", NULL, NULL);
+	ck_assert_int_eq(resp.status, 200);
+
+	memset(&req, 0, sizeof(req));
+	req.method = M_GET;
+	req.path = "/api/openapi.json";
+	req.query = "";
+	req.if_none_match = openapi_etag;
+	service_handle(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 304);
+	ck_assert_uint_eq(resp.body.len, 0);
+	ck_assert_str_eq(header("ETag", v, sizeof(v)), openapi_etag);
+	snprintf(v, sizeof(v), "\"old\", W/%s", openapi_etag);
+	req.if_none_match = v;
+	service_handle(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 304);
+	req.if_none_match = "\"old\"";
+	service_handle(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 200);
+
+	call(M_POST, "/api/openapi.json", "", "{}", NULL);
+	is_error(405, "method_not_allowed");
+	ck_assert_str_eq(header("Allow", v, sizeof(v)), "GET, OPTIONS");
+	/* the other answers are private: never kept by a cache */
+	ck_assert_str_eq(header("Cache-Control", v, sizeof(v)), "no-store");
 }
 END_TEST
 
@@ -1025,6 +1076,7 @@ service_suite(void)
 	tcase_add_test(tc, invalid_query);
 	tcase_add_test(tc, options_204);
 	tcase_add_test(tc, status_route);
+	tcase_add_test(tc, openapi_route);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");
