@@ -115,11 +115,15 @@ unit:
 	$(BUILD)/unit-runner
 
 # The whole suite under the pre-fork pool (what make run uses), then the
-# core modules again under spawn-fcgi, which must keep working.
+# core modules again under spawn-fcgi, which must keep working. The first
+# run records every answer for make openapi-check (mk/openapi.mk).
 e2e:
 	@scripts/deps.sh build run check
 	@$(MAKE) --no-print-directory all
-	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/e2e/run.py
+	@rm -f $(OPENAPI_ANSWERS) $(OPENAPI_ANSWERS).part
+	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) \
+	    E2E_RECORD=$(OPENAPI_ANSWERS).part python3 tests/e2e/run.py
+	@mv $(OPENAPI_ANSWERS).part $(OPENAPI_ANSWERS)
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) SUPERVISOR=spawn-fcgi \
 	    python3 tests/e2e/run.py test_founding test_routes test_update \
 	    test_concurrency test_burst

@@ -6,12 +6,16 @@
 #                      docs/openapi.yaml, with build/openapi_embed
 #                      (src/openapi_embed.c; libyaml, Debian: libyaml-dev).
 #                      No program reads YAML.
+#   make e2e           records every answer of the end-to-end suite in
+#                      $(BUILD)/e2e-answers.jsonl (tests/e2e/harness.py,
+#                      E2E_RECORD), for the check against the description.
 
 # The build tool and what it writes are the plain build's (build/), also
 # under SAN=1 and for the fuzzers: they are data, the same for every build.
 OPENAPI_EMBED	= build/openapi_embed
 OPENAPI_C	= build/openapi_json.c
 OPENAPI_JSON	= build/openapi.json
+OPENAPI_ANSWERS	= $(BUILD)/e2e-answers.jsonl
 
 $(OPENAPI_EMBED): src/openapi_embed.c | build-probe
 	@mkdir -p $(dir $@)
