@@ -2,7 +2,8 @@
 #   make            build cgi-bin/backfills.fcgi, bin/backfillctl and
 #                   bin/backfills-exec (mk/exec.mk)
 #   make run        set up, build, create the demo database, serve on PORT
-#   make check      set up, build, run the unit and end-to-end tests
+#   make check      set up, build, run the unit and end-to-end tests, and
+#                   check the API's description (make openapi-check)
 #   make check SAN=1  the same under AddressSanitizer + UBSan
 #   make bench      throughput and latency against a floor (QUICK=1)
 
@@ -134,6 +135,7 @@ check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory openapi-check
 	@$(MAKE) --no-print-directory exec-check
 	@$(MAKE) --no-print-directory fault
 	@$(MAKE) --no-print-directory deploy-check

@@ -20,6 +20,11 @@
 #               sysusers and tmpfiles (the README's server steps run in
 #               namespaces)
 #   man         mandoc (make man-lint)
+#   openapi     make openapi-check: Node.js and npm (the pinned validator,
+#               tests/openapi/package-lock.json), Python's jsonschema
+#               (the recorded answers against the description's schemas).
+#               A group of its own: Debian's npm brings several hundred
+#               packages that the unit and end-to-end tests do not need
 #   pg          libpq-dev, and postgresql for make pg-check
 #   fuzz        clang and its libFuzzer (make fuzz)
 #   bench       wrk (make bench)
@@ -42,6 +47,7 @@ group() {
 	check) echo check python3 spawn-fcgi ;;
 	deploy) echo apache2 libapache2-mod-fcgid git iproute2 systemd ;;
 	man) echo mandoc ;;
+	openapi) echo nodejs npm python3-jsonschema ;;
 	pg) echo libpq-dev postgresql ;;
 	fuzz) echo clang libclang-rt-14-dev ;;
 	bench) echo wrk ;;
@@ -50,7 +56,7 @@ group() {
 	*) return 1 ;;
 	esac
 }
-ALL="build run spawn-fcgi check deploy man pg fuzz bench prof fresh"
+ALL="build run spawn-fcgi check deploy man openapi pg fuzz bench prof fresh"
 
 install=1
 if [ "${1:-}" = -n ]; then
