@@ -355,7 +355,8 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			    allow);
 			resp_header(resp, "Access-Control-Allow-Headers",
 			    "Content-Type, X-API-KEY, Authorization, "
-			    "OAUTH-TOKEN, If-Match, Idempotency-Key");
+			    "OAUTH-TOKEN, If-Match, If-None-Match, "
+			    "Idempotency-Key");
 			resp_header(resp, "Access-Control-Max-Age", "86400");
 		}
 		return 0;
