@@ -517,6 +517,40 @@ START_TEST(openapi_route)
 }
 END_TEST
 
+/* An error answer carries no ETag: the record it would tag is not sent
+ * (here the preview fails on pipeline variables that are no object). */
+START_TEST(error_after_the_record_has_no_etag)
+{
+	struct store_opts o;
+	struct store	*st = NULL;
+	struct pipeline	 p;
+	char		 why[256] = "", v[64];
+
+	call(M_PUT, "/api/backfills/6", "", "{\"backfill\": {"
+	    "\"start_datetime\": \"2023-07-01\", \"end_datetime\": "
+	    "\"2023-07-03\", \"interval_type\": \"day\", "
+	    "\"interval_units\": 1, \"variables\": {\"a\": 1}}}", NULL);
+	ck_assert_int_eq(resp.status, 200);
+	memset(&o, 0, sizeof(o));
+	o.path = dbpath;
+	o.busy_timeout = 2000;
+	ck_assert_msg(store_open(&st, &o, why, sizeof(why)) == ERR_OK,
+	    "store_open: %s", why);
+	memset(&p, 0, sizeof(p));
+	snprintf(p.uuid, sizeof(p.uuid), "arwen_starlight");
+	p.variables = "[1]";
+	ck_assert_int_eq(store_pipeline_set(st, &p), ERR_OK);
+	store_close(st);
+
+	call(M_GET, "/api/backfills/6", "include_preview_runs=1", NULL, NULL);
+	is_error(500, "internal_error");
+	ck_assert_ptr_null(header("ETag", v, sizeof(v)));
+	call(M_GET, "/api/backfills/6", "", NULL, NULL);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_ptr_nonnull(header("ETag", v, sizeof(v)));
+}
+END_TEST
+
 /* ---- refused requests change nothing ------------------------------ */
 
 START_TEST(record_unchanged_after_refused_request)
@@ -1077,6 +1111,7 @@ service_suite(void)
 	tcase_add_test(tc, options_204);
 	tcase_add_test(tc, status_route);
 	tcase_add_test(tc, openapi_route);
+	tcase_add_test(tc, error_after_the_record_has_no_etag);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");
