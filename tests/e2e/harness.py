@@ -432,8 +432,9 @@ class Server:
             resp = Response(r.status, r.reason, r.getheaders(), data)
         finally:
             conn.close()
-        record(self.extra_conf, method, path, list(h.items()), body,
-               resp.status, resp.headers, resp.body, "http")
+        record(getattr(self, "extra_conf", ""), method, path,
+               list(h.items()), body, resp.status, resp.headers, resp.body,
+               "http")
         return resp
 
     def raw(self, data, timeout=10, close_write=False, close_early=False):
@@ -470,8 +471,8 @@ class Server:
             n = [v for k, v in hdrs if k.lower() == "content-length"]
             if n and n[0].isdigit():
                 body = body[:int(n[0])]     # what follows is not the body
-            record(self.extra_conf, *_request_line(data), hdrs, body,
-                   r.status, r.headers, r.body, "raw")
+            record(getattr(self, "extra_conf", ""), *_request_line(data),
+                   hdrs, body, r.status, r.headers, r.body, "raw")
         return r
 
     # -- processes -----------------------------------------------------
