@@ -2,7 +2,8 @@
 #   make            build cgi-bin/backfills.fcgi, bin/backfillctl and
 #                   bin/backfills-exec (mk/exec.mk)
 #   make run        set up, build, create the demo database, serve on PORT
-#   make check      set up, build, run the unit and end-to-end tests
+#   make check      set up, build, run the unit and end-to-end tests, and
+#                   check the API's description (make openapi-check)
 #   make check SAN=1  the same under AddressSanitizer + UBSan
 #   make bench      throughput and latency against a floor (QUICK=1)
 
@@ -13,6 +14,9 @@ WORKERS	?= $(shell echo $$((4 * $$(nproc 2>/dev/null || echo 1))))
 
 CC	?= cc
 PKGS	= json-c sqlite3 inih libcrypto
+# What a build tool needs besides, not linked into the programs: libyaml
+# reads docs/openapi.yaml (mk/openapi.mk).
+BUILD_TOOL_PKGS = yaml-0.1
 # CPPFLAGS, CFLAGS and LDFLAGS are the caller's (Debian's dpkg-buildflags,
 # say): the project's own flags go beside them, so setting them on the
 # command line never drops -std=gnu11, -Werror or -Isrc.
@@ -39,7 +43,8 @@ COMPILE	= $(CC) $(BF_CPPFLAGS) $(CPPFLAGS) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS)
 LINK	= $(CC) $(BF_CFLAGS) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS)
 
 CORE	= buf errors datetime conf confval log http router backfill jsonin auth \
-	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame metrics h_metrics
+	  store sql db_sqlite wlock service h_status h_backfill access lifecycle plan run h_run frame h_frame metrics h_metrics \
+	  h_openapi openapi_json
 -include mk/postgres.vars
 CORE_O	= $(CORE:%=$(BUILD)/%.o)
 UNIT	= tests/unit/runner tests/unit/test_datetime tests/unit/test_backfill \
@@ -87,12 +92,13 @@ $(BUILD)/unit-runner: $(CORE_O) $(UNIT_O)
 # below that set up (run, check, unit, ...) install as root what they
 # need first (scripts/deps.sh GROUP...).
 build-probe:
-	@{ command -v $(firstword $(CC)) && pkg-config --exists $(PKGS) && \
+	@{ command -v $(firstword $(CC)) && \
+	   pkg-config --exists $(PKGS) $(BUILD_TOOL_PKGS) && \
 	   printf '#include <fcgiapp.h>\n#include <seccomp.h>\n' | \
 	   $(CC) $(BF_CPPFLAGS) $(CPPFLAGS) -E -x c - ; } >/dev/null 2>&1 || \
 	{ scripts/deps.sh -n build && echo "make: $(firstword $(CC))," \
-	    "pkg-config or a library ($(PKGS), libfcgi, libseccomp) is" \
-	    "missing" >&2; exit 1; }
+	    "pkg-config or a library ($(PKGS) $(BUILD_TOOL_PKGS), libfcgi," \
+	    "libseccomp) is missing" >&2; exit 1; }
 
 # Every package any target needs (what CI installs first).
 deps:
@@ -110,11 +116,15 @@ unit:
 	$(BUILD)/unit-runner
 
 # The whole suite under the pre-fork pool (what make run uses), then the
-# core modules again under spawn-fcgi, which must keep working.
+# core modules again under spawn-fcgi, which must keep working. The first
+# run records every answer for make openapi-check (mk/openapi.mk).
 e2e:
 	@scripts/deps.sh build run check
 	@$(MAKE) --no-print-directory all
-	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) python3 tests/e2e/run.py
+	@rm -f $(OPENAPI_ANSWERS) $(OPENAPI_ANSWERS).part
+	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) \
+	    E2E_RECORD=$(OPENAPI_ANSWERS).part python3 tests/e2e/run.py
+	@mv $(OPENAPI_ANSWERS).part $(OPENAPI_ANSWERS)
 	FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) SUPERVISOR=spawn-fcgi \
 	    python3 tests/e2e/run.py test_founding test_routes test_update \
 	    test_concurrency test_burst
@@ -125,6 +135,7 @@ check: deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory openapi-check
 	@$(MAKE) --no-print-directory exec-check
 	@$(MAKE) --no-print-directory fault
 	@$(MAKE) --no-print-directory deploy-check

@@ -50,6 +50,11 @@ $(FUZZ_DIR)/obj/%.o: src/%.c src/*.h | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
+# The API's description is generated, not in src/ (mk/openapi.mk).
+$(FUZZ_DIR)/obj/openapi_json.o: build/openapi_json.c src/openapi.h | fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
 $(FUZZ_DIR)/%: $(FUZZ_SRC)/%.c $(FUZZ_CORE_O) src/*.h | fuzz-deps
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< \

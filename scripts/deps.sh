@@ -8,7 +8,8 @@
 #   -n   never install, only report (what plain `make` does)
 #
 # Each make target asks for the groups it needs (README, "Packages"):
-#   build       the compiler and the libraries' -dev packages (make)
+#   build       the compiler and the libraries' -dev packages (make;
+#               libyaml for the build tool that reads docs/openapi.yaml)
 #   run         nginx in front of the workers, curl, pgrep (make run)
 #   spawn-fcgi  SUPERVISOR=spawn-fcgi make run
 #   check       Check (unit tests), Python, spawn-fcgi (the e2e suite
@@ -19,6 +20,11 @@
 #               sysusers and tmpfiles (the README's server steps run in
 #               namespaces)
 #   man         mandoc (make man-lint)
+#   openapi     make openapi-check: Node.js and npm (the pinned validator,
+#               tests/openapi/package-lock.json), Python's jsonschema
+#               (the recorded answers against the description's schemas).
+#               A group of its own: Debian's npm brings several hundred
+#               packages that the unit and end-to-end tests do not need
 #   pg          libpq-dev, and postgresql for make pg-check
 #   fuzz        clang and its libFuzzer (make fuzz)
 #   bench       wrk (make bench)
@@ -35,12 +41,13 @@ group() {
 	case "$1" in
 	build) echo build-essential pkg-config libfcgi-dev libjson-c-dev \
 	    libsqlite3-dev libinih-dev libssl-dev libseccomp-dev \
-	    libcurl4-openssl-dev ;;
+	    libcurl4-openssl-dev libyaml-dev ;;
 	run) echo nginx-light curl procps ;;
 	spawn-fcgi) echo spawn-fcgi ;;
 	check) echo check python3 spawn-fcgi ;;
 	deploy) echo apache2 libapache2-mod-fcgid git iproute2 systemd ;;
 	man) echo mandoc ;;
+	openapi) echo nodejs npm python3-jsonschema ;;
 	pg) echo libpq-dev postgresql ;;
 	fuzz) echo clang libclang-rt-14-dev ;;
 	bench) echo wrk ;;
@@ -49,7 +56,7 @@ group() {
 	*) return 1 ;;
 	esac
 }
-ALL="build run spawn-fcgi check deploy man pg fuzz bench prof fresh"
+ALL="build run spawn-fcgi check deploy man openapi pg fuzz bench prof fresh"
 
 install=1
 if [ "${1:-}" = -n ]; then
@@ -71,11 +78,22 @@ if ! command -v dpkg-query >/dev/null 2>&1; then
 fi
 
 # Prints the packages of $* that are not installed, each after a space
-# (once each, in the order given).
+# (once each, in the order given). One that an installed package
+# provides counts as installed: apt-get would not install it then (npm,
+# say, where NodeSource's nodejs, which provides npm, is installed).
 missing() {
 	# shellcheck disable=SC2046
 	ok=" $(dpkg-query -W -f='${db:Status-Status} ${Package}\n' "$@" \
 	    2>/dev/null | sed -n 's/^installed //p' | tr '\n' ' ')"
+	for p in "$@"; do
+		case "$ok" in
+		*" $p "*) ;;
+		*)	ok="$ok$(dpkg-query -W -f='${db:Status-Status} ${Provides}\n' \
+			    2>/dev/null | sed -n 's/^installed //p' | tr ',' '\n' |
+			    sed 's/(.*)//; s/^ *//; s/ *$//' | tr '\n' ' ')"
+			break ;;
+		esac
+	done
 	seen=" "
 	for p in "$@"; do
 		case "$ok$seen" in

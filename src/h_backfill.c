@@ -58,14 +58,10 @@ present_runs(struct ctx *c, struct buf *out, const struct backfill *b,
 	return ERR_OK;
 }
 
-/* Starts {"backfill": {...} with its ETag; end_one() closes it. */
+/* Starts {"backfill": {...}; end_one() closes it. */
 static void
 begin_one(struct response *resp, const struct backfill *b)
 {
-	char	 etag[48];
-
-	bf_etag(b, etag);
-	resp_header(resp, "ETag", etag);
 	buf_reset(&resp->body);
 	buf_puts(&resp->body, "{\"backfill\": ");
 	bf_present(&resp->body, b);
@@ -77,10 +73,22 @@ end_one(struct response *resp)
 	buf_putc(&resp->body, '}');
 }
 
+/* The record's ETag, once its answer is sure: an error answers no
+ * record, so it carries no ETag. */
+static void
+etag_header(struct response *resp, const struct backfill *b)
+{
+	char	 etag[48];
+
+	bf_etag(b, etag);
+	resp_header(resp, "ETag", etag);
+}
+
 /* Writes {"backfill": {...}} and its ETag. */
 static void
 present_one(struct response *resp, const struct backfill *b)
 {
+	etag_header(resp, b);
 	begin_one(resp, b);
 	end_one(resp);
 }
@@ -222,6 +230,8 @@ h_backfill_show(struct ctx *c, const struct request *req,
 	}
 	if (e != ERR_OK)
 		resp_error(resp, e, NULL, NULL);
+	else
+		etag_header(resp, &b);
 	backfill_free(&b);
 }
 

@@ -19,6 +19,10 @@ typedef void (*handler_fn)(struct ctx *, const struct request *,
 void	h_metrics(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);
 
+/* h_openapi.c: the API's description, docs/openapi.yaml as JSON */
+void	h_openapi(struct ctx *, const struct request *,
+	    const struct route_match *, struct response *);
+
 /* h_status.c */
 void	h_status(struct ctx *, const struct request *,
 	    const struct route_match *, struct response *);

@@ -225,6 +225,34 @@ etag_matches(const char *if_match, const char *etag)
 }
 
 int
+etag_none_match(const char *if_none_match, const char *etag)
+{
+	const char	*p = if_none_match, *end;
+	size_t		 elen = strlen(etag);
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		end = p;
+		while (*end != '\0' && *end != ',')
+			end++;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
+			p += 2;		/* weak comparison */
+		if ((end - p == 1 && *p == '*') ||
+		    ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0))
+			return 1;
+		p = end;
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+int
 page_query(const struct request *req, struct response *resp,
     int64_t *limit, int64_t *offset)
 {

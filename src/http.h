@@ -39,6 +39,7 @@ struct request {
 	const char	*path;		/* PATH_INFO, decoded */
 	const char	*query;		/* QUERY_STRING, "" when none */
 	const char	*if_match;	/* NULL when absent, likewise below */
+	const char	*if_none_match;
 	const char	*api_key;	/* X-API-KEY */
 	const char	*authorization;
 	const char	*oauth_token;	/* OAUTH-TOKEN */
@@ -110,5 +111,10 @@ int	page_query(const struct request *, struct response *,
 /* Returns 1 when the If-Match header value matches etag (RFC 9110
  * 13.1.1: "*", or a list of strong entity tags), 0 otherwise. */
 int	etag_matches(const char *if_match, const char *etag);
+
+/* Returns 1 when the If-None-Match header value matches etag (RFC 9110
+ * 13.1.2: "*", or a list of entity tags compared weakly: W/"x" is "x"),
+ * 0 otherwise. */
+int	etag_none_match(const char *if_none_match, const char *etag);
 
 #endif

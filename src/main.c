@@ -46,7 +46,8 @@ on_term(int sig)
 /* The parameters the service reads, found in one pass over the
  * request's environment (a lookup each would scan it a dozen times). */
 enum param {
-	P_METHOD, P_PATH_INFO, P_SCRIPT_URL, P_QUERY, P_IF_MATCH, P_API_KEY,
+	P_METHOD, P_PATH_INFO, P_SCRIPT_URL, P_QUERY, P_IF_MATCH,
+	P_IF_NONE_MATCH, P_API_KEY,
 	P_AUTHORIZATION, P_REDIRECT_AUTHORIZATION, P_OAUTH_TOKEN, P_COOKIE,
 	P_ORIGIN, P_CONTENT_LENGTH, P_TRANSFER_ENCODING, P_REQUEST_ID,
 	P_IDEMPOTENCY_KEY, P_REMOTE_ADDR, P__MAX
@@ -62,6 +63,7 @@ static const struct {
 	P(P_SCRIPT_URL, "SCRIPT_URL"),
 	P(P_QUERY, "QUERY_STRING"),
 	P(P_IF_MATCH, "HTTP_IF_MATCH"),
+	P(P_IF_NONE_MATCH, "HTTP_IF_NONE_MATCH"),
 	P(P_API_KEY, "HTTP_X_API_KEY"),
 	P(P_AUTHORIZATION, "HTTP_AUTHORIZATION"),
 	P(P_REDIRECT_AUTHORIZATION, "REDIRECT_HTTP_AUTHORIZATION"),
@@ -233,6 +235,7 @@ request_read(const struct source *src, const struct conf *conf,
 	if (req->query == NULL)
 		req->query = "";
 	req->if_match = param(src, P_IF_MATCH);
+	req->if_none_match = param(src, P_IF_NONE_MATCH);
 	req->api_key = param(src, P_API_KEY);
 	req->authorization = param(src, P_AUTHORIZATION);
 	if (req->authorization == NULL)	/* Apache after an internal rewrite */
@@ -287,17 +290,20 @@ static void
 response_write(const struct source *src, const struct response *resp,
     struct buf *out)
 {
+	/* 204 and 304 have no content (RFC 9110 15.3.5, 15.4.5). */
+	int	 content = resp->status != 204 && resp->status != 304;
+
 	buf_reset(out);
 	buf_printf(out, "Status: %d %s\r\n", resp->status,
 	    http_reason(resp->status));
-	if (resp->status != 204)
+	if (content)
 		buf_printf(out, "Content-Type: %s\r\n"
 		    "Content-Length: %zu\r\n", resp->content_type != NULL ?
 		    resp->content_type : "application/json", resp->body.len);
 	buf_add(out, resp->headers.data, resp->headers.len);
 	buf_add(out, "\r\n", 2);
 	output(src, out->data, out->len);
-	if (resp->status != 204)
+	if (content)
 		output(src, resp->body.data, resp->body.len);
 	if (src->fcgi == NULL)
 		fflush(stdout);

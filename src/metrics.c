@@ -6,8 +6,8 @@
 
 /* The statuses the service answers, each counted on its own; any other
  * counts as "other". */
-static const int statuses[] = { 200, 201, 204, 400, 401, 403, 404, 405, 409,
-    411, 412, 413, 422, 500, 503 };
+static const int statuses[] = { 200, 201, 204, 304, 400, 401, 403, 404,
+    405, 409, 411, 412, 413, 422, 500, 503 };
 #define NSTATUS	(sizeof(statuses) / sizeof(statuses[0]) + 1)
 
 /* Latency buckets, seconds (Prometheus' le), in microseconds; +Inf last. */

@@ -39,6 +39,7 @@ static const struct {
 	 * here): its runs table's "Retry run". */
 	[ROUTE_SCHEDULE_RUNS] = { { "api", "pipeline_schedules",
 	    "pipeline_runs" }, M_BIT(M_POST) },
+	[ROUTE_OPENAPI] = { { "api", "openapi.json" }, M_BIT(M_GET) },
 };
 _Static_assert(sizeof(routes) / sizeof(routes[0]) == ROUTE__MAX,
     "one entry per route");
@@ -61,6 +62,7 @@ static const char *const names[ROUTE__MAX] = {
 	[ROUTE_GIT_BRANCH] = "git_branch",
 	[ROUTE_PIPELINE_LOGS] = "pipeline_logs",
 	[ROUTE_SCHEDULE_RUNS] = "schedule_runs",
+	[ROUTE_OPENAPI] = "openapi",
 };
 _Static_assert(sizeof(names) / sizeof(names[0]) == ROUTE__MAX,
     "a name per route");

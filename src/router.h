@@ -29,6 +29,7 @@ enum route {
 	ROUTE_PIPELINE_LOGS,		/* /api/pipelines/:uuid/logs */
 	ROUTE_SCHEDULE_RUNS,		/* /api/pipeline_schedules/pipeline_runs:
 					 * Mage's "Retry run" */
+	ROUTE_OPENAPI,			/* /api/openapi.json */
 	ROUTE__MAX,
 	ROUTE_NONE = ROUTE__MAX
 };

@@ -15,6 +15,10 @@
 
 /* A route that answers without credentials (docs/API.md "Credentials"). */
 #define PUBLIC	0x1
+/* A route whose answer is built into the program: it needs no database
+ * (and so no credentials, which live there), so it answers while the
+ * database is away. */
+#define BUILTIN	0x2
 
 /* Which handler answers a method on a route (NULL where none), and how
  * the route is guarded. */
@@ -65,6 +69,10 @@ static const struct {
 		[M_GET] = h_git_branch, [M_HEAD] = h_git_branch }, 0 },
 	[ROUTE_PIPELINE_LOGS] = { {
 		[M_GET] = h_pipeline_logs, [M_HEAD] = h_pipeline_logs }, 0 },
+	/* The API's description has no secrets; the tools that read one
+	 * (code generators, Swagger UI) ask without credentials. */
+	[ROUTE_OPENAPI] = { {
+		[M_GET] = h_openapi, [M_HEAD] = h_openapi }, PUBLIC | BUILTIN },
 };
 _Static_assert(sizeof(handlers) / sizeof(handlers[0]) == ROUTE__MAX,
     "one entry per route");
@@ -142,9 +150,11 @@ service_idle(struct ctx *c)
 /* The headers of every answer: its request's id, what a security
  * review asks for (answers carry the results of credentials and private
  * data: never sniffed as another type, never stored by a cache), and
- * CORS when the conf allows an origin. */
+ * CORS when the conf allows an origin. The API's description (a GET of
+ * route r) is the same for everyone and changes only with the program:
+ * a cache may keep it, asking again with its ETag each time (no-cache). */
 static void
-base_headers(const struct ctx *c, const struct request *req,
+base_headers(const struct ctx *c, const struct request *req, enum route r,
     struct response *resp)
 {
 	const char	*o = c->conf.cors_origin;
@@ -152,7 +162,9 @@ base_headers(const struct ctx *c, const struct request *req,
 	if (req->request_id != NULL)
 		resp_header(resp, "X-Request-Id", req->request_id);
 	resp_header(resp, "X-Content-Type-Options", "nosniff");
-	resp_header(resp, "Cache-Control", "no-store");
+	resp_header(resp, "Cache-Control", r == ROUTE_OPENAPI &&
+	    (req->method == M_GET || req->method == M_HEAD) ? "no-cache" :
+	    "no-store");
 	if (o[0] == '\0')
 		return;
 	resp_header(resp, "Access-Control-Allow-Origin", o);
@@ -324,9 +336,9 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	resp->route = ROUTE_NONE;
 	resp->body.limit = c->conf.max_answer;
 	resp->mage_errors = !c->conf.http_error_codes;
-	base_headers(c, req, resp);
 	r = route_match(req->path, &m);
 	resp->route = (int)r;
+	base_headers(c, req, r, resp);
 	if (req->body_state == BODY_SHORT) {
 		/* Whoever is still there gets the 400 of a body that is not
 		 * JSON, rather than nothing, which the web server would turn
@@ -347,7 +359,8 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			    allow);
 			resp_header(resp, "Access-Control-Allow-Headers",
 			    "Content-Type, X-API-KEY, Authorization, "
-			    "OAUTH-TOKEN, If-Match, Idempotency-Key");
+			    "OAUTH-TOKEN, If-Match, If-None-Match, "
+			    "Idempotency-Key");
 			resp_header(resp, "Access-Control-Max-Age", "86400");
 		}
 		return 0;
@@ -385,6 +398,10 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 			break;
 		}
 	}
+	if (handlers[r].flags & BUILTIN) {
+		fn(c, req, &m, resp);	/* a read of no database */
+		return 0;
+	}
 	if (c->store == NULL && service_open(c, why, sizeof(why)) != ERR_OK) {
 		log_msg(LOG_ERROR, "database %s: %s", c->conf.database, why);
 		resp_error(resp, ERR_UNAVAILABLE, NULL, NULL);
@@ -416,7 +433,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 	if (resp->body.oom) {
 		e = resp->body.over ? ERR_INVALID_QUERY : ERR_INTERNAL;
 		buf_reset(&resp->headers);
-		base_headers(c, req, resp);
+		base_headers(c, req, r, resp);
 		resp_error(resp, e, e == ERR_INVALID_QUERY ? "The answer would "
 		    "be larger than max_answer: ask for fewer rows with "
 		    "_limit." : NULL, NULL);
@@ -443,7 +460,7 @@ handle(struct ctx *c, const struct request *req, struct response *resp)
 		store_rollback(c->store);
 	if (e != ERR_OK) {
 		buf_reset(&resp->headers);
-		base_headers(c, req, resp);
+		base_headers(c, req, r, resp);
 		resp_error(resp, e, detail, NULL);
 	}
 	return 0;

@@ -65,7 +65,7 @@ bare() {
 rc=$?
 check "plain make on a bare box fails" test "$rc" -ne 0
 check "... with the build group's apt-get install -y line" \
-	grep -qx "apt-get install -y build-essential pkg-config libfcgi-dev libjson-c-dev libsqlite3-dev libinih-dev libssl-dev libseccomp-dev" "$tmp/make.out"
+	grep -qx "apt-get install -y build-essential pkg-config libfcgi-dev libjson-c-dev libsqlite3-dev libinih-dev libssl-dev libseccomp-dev libcurl4-openssl-dev libyaml-dev" "$tmp/make.out"
 check "... and no compiler run" sh -c "! grep -q -e '-c src/' -e 'error:' '$tmp/make.out'"
 check "... and nothing installed (apt-get not called)" test ! -s "$tmp/apt.log"
 

@@ -12,6 +12,9 @@ Environment honoured (all optional):
   E2E_WORKERS         worker count (default 3)
   E2E_KEEP=1          keep the temporary folders even when all went well
   E2E_SERVE           another serve script than scripts/serve.sh
+  E2E_RECORD=FILE     append every answer to FILE, one JSON object a
+                      line (record() below): what make openapi-check
+                      checks against docs/openapi.yaml
 """
 
 import contextlib
@@ -21,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import threading
 import socket
 import sqlite3
 import subprocess
@@ -77,6 +81,20 @@ FCGI_BIN = binary("FCGI_BIN", "cgi-bin/backfills.fcgi")
 CTL_BIN = binary("CTL_BIN", "bin/backfillctl")
 
 
+def sanitized(path):
+    """Whether a binary is built with AddressSanitizer (make SAN=1)."""
+    try:
+        with open(path, "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
+# ASan keeps freed memory in its quarantine and never gives it back:
+# resident sizes then measure ASan, not the service.
+SANITIZED = sanitized(FCGI_BIN)
+
+
 def free_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
@@ -108,6 +126,64 @@ def parse_dt(s):
     """A response datetime: 'YYYY-MM-DD HH:MM:SS[.ffffff]' -> naive UTC."""
     fmt = "%Y-%m-%d %H:%M:%S.%f" if "." in s else "%Y-%m-%d %H:%M:%S"
     return datetime.strptime(s, fmt)
+
+
+# -- recording (E2E_RECORD) ----------------------------------------------
+
+_record_lock = threading.Lock()
+_record_file = None
+# Request bodies larger than this are not kept (only refusals send them).
+RECORD_BODY_MAX = 1 << 16
+
+
+def _text(data):
+    """Bytes as a JSON value: their text when UTF-8, else base64."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        import base64
+        return {"base64": base64.b64encode(data).decode("ascii")}
+
+
+def record(conf, method, target, headers, body, status, resp_headers,
+           resp_body, via):
+    """Appends one answer to $E2E_RECORD (when set): the server's extra
+    conf lines, the request (method and target as sent, None for a
+    request line that cannot be read; its headers and body) and the
+    answer (status, headers in order, body). via: "http", "raw" or
+    "cgi"."""
+    global _record_file
+    path = os.environ.get("E2E_RECORD")
+    if not path:
+        return
+    if isinstance(body, str):
+        body = body.encode("utf-8")
+    line = json.dumps({
+        "conf": conf, "via": via, "method": method, "target": target,
+        "request_headers": [[str(k), str(v)] for k, v in (headers or [])],
+        "request_body": (_text(body) if body is None or
+                         len(body) <= RECORD_BODY_MAX else {"omitted":
+                                                            len(body)}),
+        "status": status,
+        "headers": [[k, v] for k, v in resp_headers],
+        "body": _text(resp_body),
+    }, ensure_ascii=False) + "\n"
+    with _record_lock:
+        if _record_file is None:
+            _record_file = open(path, "a", encoding="utf-8")
+        _record_file.write(line)
+        _record_file.flush()
+
+
+def _request_line(data):
+    """(method, target) of raw request bytes, or (None, None)."""
+    line = data.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = line.split(" ")
+    if len(parts) != 3:
+        return None, None
+    return parts[0], parts[1]
 
 
 class Response:
@@ -367,9 +443,13 @@ class Server:
             conn.request(method, path, body=body, headers=h)
             r = conn.getresponse()
             data = r.read()
-            return Response(r.status, r.reason, r.getheaders(), data)
+            resp = Response(r.status, r.reason, r.getheaders(), data)
         finally:
             conn.close()
+        record(getattr(self, "extra_conf", ""), method, path,
+               list(h.items()), body, resp.status, resp.headers, resp.body,
+               "http")
+        return resp
 
     def raw(self, data, timeout=10, close_write=False, close_early=False):
         """Sends raw bytes on a new connection. close_early: close the
@@ -394,9 +474,20 @@ class Server:
                 if not c:
                     break
                 buf += c
-            return parse_raw_response(buf)
+            r = parse_raw_response(buf)
         finally:
             s.close()
+        if r is not None:
+            head, _, body = data.partition(b"\r\n\r\n")
+            hdrs = [tuple(x.strip() for x in l.split(":", 1))
+                    for l in head.decode("latin-1").split("\r\n")[1:]
+                    if ":" in l]
+            n = [v for k, v in hdrs if k.lower() == "content-length"]
+            if n and n[0].isdigit():
+                body = body[:int(n[0])]     # what follows is not the body
+            record(getattr(self, "extra_conf", ""), *_request_line(data),
+                   hdrs, body, r.status, r.headers, r.body, "raw")
+        return r
 
     # -- processes -----------------------------------------------------
 

@@ -12,7 +12,7 @@ import time
 import unittest
 
 from harness import (ROOT, FCGI_BIN, CTL_BIN, API_KEY, OAUTH_COOKIE, FIELDS,
-                     parse_json)
+                     parse_json, record)
 
 BASE_CONF = os.path.join(ROOT, "conf", "demo.conf")
 
@@ -114,7 +114,16 @@ class TestCGI(unittest.TestCase):
         p = subprocess.run(argv, input=body, env=env, capture_output=True,
                            timeout=20, cwd=self.tmp)
         self.assertEqual(p.returncode, 0, p.stderr)
-        return p if raw else CGIResult(p)
+        if raw:
+            return p
+        r = CGIResult(p)
+        status = r.header("Status")
+        if status is not None:
+            record("", method, path + ("?" + query if query else ""),
+                   [(k[5:].replace("_", "-"), v) for k, v in env.items()
+                    if k.startswith("HTTP_")], body,
+                   int(status.split()[0]), r.headers, r.body, "cgi")
+        return r
 
     def assertStatus(self, r, code):
         """The first line is the CGI Status header with that code (the

@@ -1,8 +1,8 @@
-"""Executors' claims and leases, over HTTP (README "Executor"; the
-executor itself is tested in tests/exec): the next run is handed out
-oldest first, once, never past a backfill's run limit; a lease is
-renewed by its holder only; a lapsed one fails its run (the reason in
-its metrics) and a retry policy plans the date again after its delay; a
+"""Executors' claims and leases, over HTTP (README "Backfill lifecycle
+and executors"; the executor itself is tested in tests/exec): the next
+run is handed out oldest first, once, never past a backfill's run
+limit; a lease is renewed by its holder only; a lapsed one fails its
+run (the reason in its metrics) and a retry policy plans the date again after its delay; a
 report on a lost lease is 409 and changes nothing; and a backfill never
 waits on nothing."""
 

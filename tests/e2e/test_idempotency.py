@@ -1,4 +1,4 @@
-"""Idempotent creates (README "Idempotency-Key"): a POST with an
+"""Idempotent creates (docs/API.md "Idempotency-Key"): a POST with an
 Idempotency-Key that is retried with the same key, by the same
 credentials, answers the first answer again (for at least a day)
 instead of creating a second record; the same key with another body is

@@ -1,4 +1,4 @@
-"""GET /api/metrics (README "Metrics"): Prometheus' text format, without
+"""GET /api/metrics (README "Operations"): Prometheus' text format, without
 the API's credentials, only from the addresses metrics_allow names; the
 counters add up across the pool's workers and outlive a worker's
 replacement, checked by scraping before and after known traffic."""

@@ -1,6 +1,6 @@
 """Planned runs and pipeline runs (docs/API.md "Backfills", "The run
-lifecycle", the status table; README "Backfill lifecycle"): the preview and its
-paging, the date arithmetic (both ends, month/year clamping, custom =
+lifecycle", the status table; README "Backfill lifecycle and
+executors"): the preview and its paging, the date arithmetic (both ends, month/year clamping, custom =
 seconds), variables merged with the pipeline's, the max_runs bound,
 starting writes the runs, the executor's reports moving the backfill,
 retry, cancel, run counts on the list, and delete taking the runs along."""

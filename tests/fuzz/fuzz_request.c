@@ -16,7 +16,8 @@
  *     BODY                         the body: every byte up to the next RS
  *
  *   A CR before an LF is dropped. Recognised header names (any case):
- *   If-Match, X-API-KEY, Authorization, OAUTH-TOKEN, Cookie, Origin;
+ *   If-Match, If-None-Match, X-API-KEY, Authorization, OAUTH-TOKEN,
+ *   Cookie, Origin;
  *   Content-Length, whose value is checked as the adapter does (not a
  *   number: BODY_BAD_LENGTH; over max_body: BODY_TOO_LARGE) while the
  *   body is always the bytes given; and the pseudo-header
@@ -41,12 +42,14 @@
  *   - the status is one docs/API.md lists, and never 500;
  *   - header lines are "Name: value\r\n" with no other CR, LF or NUL;
  *   - a non-2xx body is {"error": {"code": <status>, "message": "...",
- *     "type": "..."}}; a 200/201 body is one JSON object; 204 has none;
+ *     "type": "..."}}; a 200/201 body is one JSON object; 204 and 304
+ *     (the description's revalidation) have none;
  *     201 carries Location, 405 Allow, 503 Retry-After;
  *   - a read (GET, HEAD, OPTIONS) or a refused request (not 2xx) leaves
  *     the database unchanged (PRAGMA data_version of a third connection);
  *   - with authentication on, a request carrying no API key or no token
- *     anywhere is never answered 2xx (but OPTIONS and /api/status);
+ *     anywhere is never answered 2xx (but OPTIONS and the public routes:
+ *     /api/status, /api/statuses, /api/metrics, /api/openapi.json);
  *   - no request leaves a transaction open (the next restore would be
  *     refused as busy);
  *   - a write answered 2xx with one backfill or run is what a GET of it
@@ -433,6 +436,9 @@ parse_request(struct parsed *p, const char *s, size_t n,
 			if (IS("If-Match"))
 				p->req.if_match = keep(p, v,
 				    (size_t)(s + ll - v));
+			else if (IS("If-None-Match"))
+				p->req.if_none_match = keep(p, v,
+				    (size_t)(s + ll - v));
 			else if (IS("X-API-KEY"))
 				p->req.api_key = keep(p, v,
 				    (size_t)(s + ll - v));
@@ -630,12 +636,13 @@ check_response(const struct parsed *pr, const char *what)
 {
 	const struct response	*r = &resp;
 	struct json_object	*o, *e, *v;
+	struct route_match	 m;
 	int			 st = r->status;
 
 	switch (st) {
-	case 200: case 201: case 204: case 400: case 401: case 403:
-	case 404: case 405: case 409: case 411: case 412: case 413:
-	case 503:
+	case 200: case 201: case 204: case 304: case 400: case 401:
+	case 403: case 404: case 405: case 409: case 411: case 412:
+	case 413: case 503:
 		break;
 	case 500:
 		FAIL("%s: 500: %s", what, r->body.len ? r->body.data : "");
@@ -645,9 +652,11 @@ check_response(const struct parsed *pr, const char *what)
 	check_headers(r, what);
 	if (r->body.len > 0 && strlen(r->body.data) != r->body.len)
 		FAIL("%s: a NUL inside the body", what);
-	if (st == 204) {
+	if (st == 304 && route_match(pr->req.path, &m) != ROUTE_OPENAPI)
+		FAIL("%s: 304 from a route that has no If-None-Match", what);
+	if (st == 204 || st == 304) {
 		if (r->body.len != 0)
-			FAIL("%s: 204 with a body", what);
+			FAIL("%s: %d with a body", what, st);
 		return;
 	}
 	if (st == 201 && !has_header(r, "Location"))
@@ -761,6 +770,23 @@ check_readback(const struct parsed *pr, const char *what)
 	free(body);
 }
 
+/* Whether the path is a route that answers without credentials. */
+static int
+public_route(const char *path)
+{
+	struct route_match	 m;
+
+	switch (route_match(path, &m)) {
+	case ROUTE_STATUS:
+	case ROUTE_STATUSES:
+	case ROUTE_METRICS:
+	case ROUTE_OPENAPI:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* Whether the request carries an API key or a token anywhere. */
 static int
 has_key(const struct request *q)
@@ -782,7 +808,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char		*s = (const char *)data, *end = s + size, *sep;
 	struct parsed		 pr;
-	struct route_match	 m;
 	struct ctx		*c;
 	char			 what[160];
 	int64_t			 dv;
@@ -816,8 +841,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FAIL("%s: answered %d yet changed the database",
 			    what, resp.status);
 		if (c == &ctx_auth && resp.status < 300 &&
-		    pr.req.method != M_OPTIONS &&
-		    route_match(pr.req.path, &m) != ROUTE_STATUS &&
+		    pr.req.method != M_OPTIONS && !public_route(pr.req.path) &&
 		    (!has_key(&pr.req) || !has_token(&pr.req)))
 			FAIL("%s: answered %d without credentials", what,
 			    resp.status);

@@ -67,6 +67,7 @@ seeds = {
  'show_preview': req('GET', '/api/backfills/7?include_preview_runs=true&_limit=5&_offset=3', AUTH),
  'show_count': req('GET', '/api/pipelines/arwen_starlight/backfills/8?include_run_count=1', AUTH),
  'head': req('HEAD', '/api/backfills/7', AUTH),
+ 'openapi': req('GET', '/api/openapi.json') + SEP + req('GET', '/api/openapi.json', 'If-None-Match: W/"x", *\n'),
  'update_if_match': req('PUT', '/api/backfills/7', AUTH + 'If-Match: "7-1"\n',
      '{"backfill": {"name": "july again", "variables": null}}'),
  'update_if_match_bad': req('PUT', '/api/backfills/7', AUTH + 'If-Match: "7-9"\n', '{"backfill": {"name": "x"}}'),

@@ -334,6 +334,29 @@ START_TEST(headers_and_methods)
 }
 END_TEST
 
+/* If-Match compares strongly (RFC 9110 13.1.1), If-None-Match weakly
+ * (13.1.2): W/"x" matches "x" only in the second. */
+START_TEST(etag_conditions)
+{
+	ck_assert_int_eq(etag_matches("\"6-1\"", "\"6-1\""), 1);
+	ck_assert_int_eq(etag_matches("\"5-1\", \"6-1\"", "\"6-1\""), 1);
+	ck_assert_int_eq(etag_matches("*", "\"6-1\""), 1);
+	ck_assert_int_eq(etag_matches("W/\"6-1\"", "\"6-1\""), 0);
+	ck_assert_int_eq(etag_matches("\"6-2\"", "\"6-1\""), 0);
+	ck_assert_int_eq(etag_matches("", "\"6-1\""), 0);
+
+	ck_assert_int_eq(etag_none_match("\"ab\"", "\"ab\""), 1);
+	ck_assert_int_eq(etag_none_match("W/\"ab\"", "\"ab\""), 1);
+	ck_assert_int_eq(etag_none_match(" \"x\" ,W/\"ab\" ", "\"ab\""), 1);
+	ck_assert_int_eq(etag_none_match("*", "\"ab\""), 1);
+	ck_assert_int_eq(etag_none_match("\"abc\"", "\"ab\""), 0);
+	ck_assert_int_eq(etag_none_match("ab", "\"ab\""), 0);
+	ck_assert_int_eq(etag_none_match("W/", "\"ab\""), 0);
+	ck_assert_int_eq(etag_none_match(",,", "\"ab\""), 0);
+	ck_assert_int_eq(etag_none_match("", "\"ab\""), 0);
+}
+END_TEST
+
 /* ---- buf, buf_json_str -------------------------------------------- */
 
 static void
@@ -559,6 +582,7 @@ http_suite(void)
 	tcase_add_test(tc, error_detail_and_escaping);
 	tcase_add_test(tc, every_error_is_json_with_its_code);
 	tcase_add_test(tc, headers_and_methods);
+	tcase_add_test(tc, etag_conditions);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("buf");

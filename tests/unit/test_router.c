@@ -76,6 +76,8 @@ START_TEST(each_route)
 	routes_to("/api/pipelines/arwen_starlight/variables",
 	    ROUTE_PIPELINE_VARIABLES, 0, "arwen_starlight");
 	routes_to("/api/git_branches/test", ROUTE_GIT_BRANCH, 0, "test");
+	/* the API's description */
+	routes_to("/api/openapi.json", ROUTE_OPENAPI, 0, "");
 }
 END_TEST
 

@@ -15,6 +15,7 @@
 #include "conf.h"
 #include "datetime.h"
 #include "http.h"
+#include "openapi.h"
 #include "service.h"
 #include "store.h"
 #include "suites.h"
@@ -463,6 +464,90 @@ START_TEST(status_route)
 	ck_assert_int_eq(resp.status, 200);
 	ck_assert_str_eq(body(), "{\"status\": {\"ok\": true, \"version\": \""
 	    BACKFILLS_VERSION "\"}}");
+}
+END_TEST
+
+/* The API's description: built in, public, answered with no database,
+ * revalidated by its ETag, never cut by max_answer. */
+START_TEST(openapi_route)
+{
+	struct request	 req;
+	char		 v[128];
+
+	service_close(&ctx);
+	ctx.conf.require_auth = 1;
+	ctx.conf.max_answer = 64 << 10;
+	ck_assert_int_lt(snprintf(ctx.conf.database, sizeof(ctx.conf.database),
+	    "%s/gone.db", dir), (int)sizeof(ctx.conf.database));
+	call(M_GET, "/api/status", "", NULL, NULL);
+	is_error(503, "unavailable");
+
+	call(M_GET, "/api/openapi.json", "", NULL, NULL);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_ptr_null(resp.content_type);	/* application/json */
+	ck_assert_uint_eq(resp.body.len, openapi_json_len);
+	ck_assert_int_eq(memcmp(body(), openapi_json, openapi_json_len), 0);
+	ck_assert_str_eq(header("ETag", v, sizeof(v)), openapi_etag);
+	ck_assert_str_eq(header("Cache-Control", v, sizeof(v)), "no-cache");
+	call(M_HEAD, "/api/openapi.json/", "", NULL, NULL);
+	ck_assert_int_eq(resp.status, 200);
+
+	memset(&req, 0, sizeof(req));
+	req.method = M_GET;
+	req.path = "/api/openapi.json";
+	req.query = "";
+	req.if_none_match = openapi_etag;
+	service_handle(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 304);
+	ck_assert_uint_eq(resp.body.len, 0);
+	ck_assert_str_eq(header("ETag", v, sizeof(v)), openapi_etag);
+	snprintf(v, sizeof(v), "\"old\", W/%s", openapi_etag);
+	req.if_none_match = v;
+	service_handle(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 304);
+	req.if_none_match = "\"old\"";
+	service_handle(&ctx, &req, &resp);
+	ck_assert_int_eq(resp.status, 200);
+
+	call(M_POST, "/api/openapi.json", "", "{}", NULL);
+	is_error(405, "method_not_allowed");
+	ck_assert_str_eq(header("Allow", v, sizeof(v)), "GET, OPTIONS");
+	/* the other answers are private: never kept by a cache */
+	ck_assert_str_eq(header("Cache-Control", v, sizeof(v)), "no-store");
+}
+END_TEST
+
+/* An error answer carries no ETag: the record it would tag is not sent
+ * (here the preview fails on pipeline variables that are no object). */
+START_TEST(error_after_the_record_has_no_etag)
+{
+	struct store_opts o;
+	struct store	*st = NULL;
+	struct pipeline	 p;
+	char		 why[256] = "", v[64];
+
+	call(M_PUT, "/api/backfills/6", "", "{\"backfill\": {"
+	    "\"start_datetime\": \"2023-07-01\", \"end_datetime\": "
+	    "\"2023-07-03\", \"interval_type\": \"day\", "
+	    "\"interval_units\": 1, \"variables\": {\"a\": 1}}}", NULL);
+	ck_assert_int_eq(resp.status, 200);
+	memset(&o, 0, sizeof(o));
+	o.path = dbpath;
+	o.busy_timeout = 2000;
+	ck_assert_msg(store_open(&st, &o, why, sizeof(why)) == ERR_OK,
+	    "store_open: %s", why);
+	memset(&p, 0, sizeof(p));
+	snprintf(p.uuid, sizeof(p.uuid), "arwen_starlight");
+	p.variables = "[1]";
+	ck_assert_int_eq(store_pipeline_set(st, &p), ERR_OK);
+	store_close(st);
+
+	call(M_GET, "/api/backfills/6", "include_preview_runs=1", NULL, NULL);
+	is_error(500, "internal_error");
+	ck_assert_ptr_null(header("ETag", v, sizeof(v)));
+	call(M_GET, "/api/backfills/6", "", NULL, NULL);
+	ck_assert_int_eq(resp.status, 200);
+	ck_assert_ptr_nonnull(header("ETag", v, sizeof(v)));
 }
 END_TEST
 
@@ -1025,6 +1110,8 @@ service_suite(void)
 	tcase_add_test(tc, invalid_query);
 	tcase_add_test(tc, options_204);
 	tcase_add_test(tc, status_route);
+	tcase_add_test(tc, openapi_route);
+	tcase_add_test(tc, error_after_the_record_has_no_etag);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("refused");
