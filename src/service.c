@@ -172,7 +172,8 @@ base_headers(const struct ctx *c, const struct request *req, enum route r,
 		resp_header(resp, "Access-Control-Allow-Credentials", "true");
 		resp_header(resp, "Vary", "Origin");
 	}
-	resp_header(resp, "Access-Control-Expose-Headers", "ETag, Location");
+	resp_header(resp, "Access-Control-Expose-Headers",
+	    "ETag, Location, Retry-After, X-Request-Id, Idempotent-Replayed");
 }
 
 static int handle(struct ctx *, const struct request *,

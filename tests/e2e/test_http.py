@@ -57,6 +57,10 @@ class TestHTTP(HTTPMixin, ServerTestCase):
                 rid = r.header("X-Request-Id")
                 self.assertRegex(rid or "", r"^[0-9a-f]{32}$")
                 ids.add(rid)
+                # what a browser's code may read of the answer
+                self.assertEqual(r.header("Access-Control-Expose-Headers"),
+                                 "ETag, Location, Retry-After, X-Request-Id, "
+                                 "Idempotent-Replayed")
         self.assertEqual(len(ids), 6)
 
     def test_access_log_names_the_request(self):
