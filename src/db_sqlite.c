@@ -22,6 +22,12 @@
 #include "log.h"
 #include "wlock.h"
 
+enum tx { TX_DEFERRED, TX_IMMEDIATE, TX_COMMIT, TX_ROLLBACK, TX__MAX };
+
+/* The backfill updates of so many masks of changed fields stay
+ * prepared (a client tends to send the same fields each time). */
+#define UPDATE_CACHE	8
+
 struct db {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[S__MAX];	/* NULL: not in this dialect */
@@ -35,6 +41,12 @@ struct db {
 	dev_t		 wal_dev;	/* the log this connection writes */
 	ino_t		 wal_ino;	/* (0: none seen yet) */
 	int		 wal_lost;	/* it is no longer at its path */
+	sqlite3_stmt	*tx[TX__MAX];	/* BEGIN, COMMIT, ...: prepared once */
+	struct {			/* S_BACKFILL_UPDATE per changed mask */
+		uint32_t	 mask;
+		sqlite3_stmt	*s;
+	} upd[UPDATE_CACHE];
+	int		 upd_next;	/* the slot to replace next */
 	int		 wal_frames;	/* log length after our last commit */
 	int64_t		 wal_when;	/* and when (wlock_now_ns) */
 	int64_t		 ckpt_after;	/* no checkpoint before (ns) */
@@ -120,16 +132,30 @@ exec(struct db *st, const char *sql, char *why, size_t whylen)
 	return rc;
 }
 
-/* Runs one fixed statement (transaction control), logging a failure. */
+/* The transaction statements, prepared once: sqlite3_exec() parsed each
+ * again, about 5 000 instructions a time, twice per request. */
+static const char *const tx_sql[TX__MAX] = {
+	[TX_DEFERRED] = "BEGIN DEFERRED",
+	[TX_IMMEDIATE] = "BEGIN IMMEDIATE",
+	[TX_COMMIT] = "COMMIT",
+	[TX_ROLLBACK] = "ROLLBACK",
+};
+
+/* Runs one transaction statement, logging a failure. */
 static enum err
-exec_one(struct db *st, const char *sql)
+exec_one(struct db *st, enum tx k)
 {
-	char	 why[256];
 	int	 rc;
 
-	if ((rc = exec(st, sql, why, sizeof(why))) == SQLITE_OK)
+	if (st->tx[k] == NULL &&
+	    (rc = sqlite3_prepare_v3(st->db, tx_sql[k], -1,
+	    SQLITE_PREPARE_PERSISTENT, &st->tx[k], NULL)) != SQLITE_OK)
+		return fail(st, rc, tx_sql[k]);
+	rc = sqlite3_step(st->tx[k]);
+	(void)sqlite3_reset(st->tx[k]);
+	if (rc == SQLITE_DONE)
 		return ERR_OK;
-	return fail(st, rc, sql);
+	return fail(st, rc, tx_sql[k]);
 }
 
 static int
@@ -331,6 +357,10 @@ sq_close(struct db *st)
 	queue_leave(st);
 	for (k = 0; k < S__MAX; k++)
 		sqlite3_finalize(st->stmt[k]);
+	for (k = 0; k < TX__MAX; k++)
+		sqlite3_finalize(st->tx[k]);
+	for (k = 0; k < UPDATE_CACHE; k++)
+		sqlite3_finalize(st->upd[k].s);
 	sqlite3_close(st->db);
 	free(st);
 }
@@ -491,7 +521,7 @@ sq_begin(struct db *st, enum db_mode mode)
 	if (check_moved(st) != ERR_OK || check_wal(st) != ERR_OK)
 		return ERR_UNAVAILABLE;
 	if (mode != DB_WRITE)
-		return exec_one(st, "BEGIN DEFERRED");
+		return exec_one(st, TX_DEFERRED);
 	if (st->wlock != NULL && !st->queued) {
 		if (wlock_take(st->wlock, st->busy_timeout) < 0) {
 			log_msg(LOG_ERROR, "sqlite: BEGIN IMMEDIATE: the "
@@ -508,7 +538,7 @@ sq_begin(struct db *st, enum db_mode mode)
 			return ERR_UNAVAILABLE;
 		}
 	}
-	if ((e = exec_one(st, "BEGIN IMMEDIATE")) != ERR_OK)
+	if ((e = exec_one(st, TX_IMMEDIATE)) != ERR_OK)
 		queue_leave(st);
 	return e;
 }
@@ -546,19 +576,18 @@ sq_commit(struct db *st)
 	enum err	 e;
 	int		 rc;
 
-	if ((e = exec_one(st, "COMMIT")) != ERR_OK) {
+	if ((e = exec_one(st, TX_COMMIT)) != ERR_OK) {
 		sq_rollback(st);
 		return e;
 	}
-	/* Committed into a log no longer at its path: acknowledged only
-	 * once copied into the database (still holding the queue, no other
-	 * writer came after it). */
-	if (!wal_here(st)) {
-		rc = lost_wal(st, st->queued);
-		queue_leave(st);
-		return rc == 0 ? ERR_OK : ERR_UNAVAILABLE;
-	}
 	queue_leave(st);
+	/* Committed into a log no longer at its path: acknowledged only
+	 * once copied into the database. (Checked out of the queue, which
+	 * the next writer should have at once: a writer that takes it
+	 * after finds the loss too and saves the log with this commit in
+	 * it, and a new log is started only once the old one is saved.) */
+	if (!wal_here(st))
+		return lost_wal(st, 0) == 0 ? ERR_OK : ERR_UNAVAILABLE;
 	if (st->sync_after && (rc = sync_wal(st)) != SQLITE_OK)
 		return fail(st, rc, "sync of the WAL");
 	return ERR_OK;
@@ -568,7 +597,7 @@ static void
 sq_rollback(struct db *st)
 {
 	if (!sqlite3_get_autocommit(st->db))
-		(void)exec_one(st, "ROLLBACK");
+		(void)exec_one(st, TX_ROLLBACK);
 	queue_leave(st);
 }
 
@@ -621,12 +650,43 @@ sq_idle(struct db *st)
 }
 
 /* Binds args to statement k, reset and unbound first. */
+/* The update that writes only the fields of mask (sql_backfill_update),
+ * prepared once per mask; the generic one when it cannot be made. */
+static sqlite3_stmt *
+update_for(struct db *st, uint32_t mask)
+{
+	sqlite3_stmt	*s = NULL;
+	char		*sql;
+	int		 i;
+
+	for (i = 0; i < UPDATE_CACHE; i++)
+		if (st->upd[i].s != NULL && st->upd[i].mask == mask)
+			return st->upd[i].s;
+	if ((sql = sql_backfill_update(mask)) == NULL ||
+	    sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+	    &s, NULL) != SQLITE_OK) {
+		free(sql);
+		sqlite3_finalize(s);
+		return st->stmt[S_BACKFILL_UPDATE];
+	}
+	free(sql);
+	i = st->upd_next;
+	st->upd_next = (i + 1) % UPDATE_CACHE;
+	sqlite3_finalize(st->upd[i].s);
+	st->upd[i].mask = mask;
+	st->upd[i].s = s;
+	return s;
+}
+
 static sqlite3_stmt *
 bind(struct db *st, enum stmt k, const struct db_args *a)
 {
 	sqlite3_stmt	*s = st->stmt[k];
 	int		 i;
 
+	if (k == S_BACKFILL_UPDATE && a != NULL && a->n > 0 &&
+	    a->v[0].t == DB_INT)
+		s = update_for(st, (uint32_t)a->v[0].i);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	for (i = 0; a != NULL && i < a->n; i++) {

@@ -11,10 +11,11 @@
 
 /*
  * What a serving worker calls, found with strace -f over the end-to-end
- * suite: the FastCGI socket (epoll_pwait, accept, read, write, poll,
- * shutdown, close), SQLite (open, pread/pwrite, fcntl locks, fsync, ftruncate,
+ * suite: the FastCGI socket (accept, read, write, poll, shutdown,
+ * close), SQLite (open, pread/pwrite, fcntl locks, fsync, ftruncate,
  * unlink of its -wal/-shm files, fchown of them when run as root, stat),
- * memory (brk, mmap, ...), time and signals, and logging to stderr.
+ * memory (brk, mmap, ...), time and signals (rt_sigtimedwait: a stop
+ * asked for), and logging to stderr.
  * Anything else (execve, socket, connect, fork, ptrace, kill, ...) kills
  * the process.
  */
@@ -23,7 +24,7 @@ static const int allowed[] = {
 	SCMP_SYS(readv), SCMP_SYS(write), SCMP_SYS(writev),
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(poll),
 	SCMP_SYS(ppoll), SCMP_SYS(select), SCMP_SYS(pselect6),
-	SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_wait),
+	SCMP_SYS(rt_sigtimedwait),
 	SCMP_SYS(shutdown), SCMP_SYS(close), SCMP_SYS(getpeername),
 	SCMP_SYS(getsockname), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt),
 	SCMP_SYS(openat), SCMP_SYS(open), SCMP_SYS(fcntl),

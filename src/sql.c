@@ -591,7 +591,7 @@ build(enum stmt k)
 		/* the run limit follows the settings (sql.h) */
 		buf_printf(&b, ", run_limit = CASE WHEN (CAST(?1 AS bigint) "
 		    ">> %d) & 1 = 1 THEN CAST(?%d AS bigint) ELSE run_limit "
-		    "END WHERE id = ?2 RETURNING version", BF_SETTINGS, n);
+		    "END WHERE id = ?2", BF_SETTINGS, n);
 	} else {
 		buf_printf(&b, "INSERT INTO backfill (%s",
 		    k == S_BACKFILL_INSERT_ID ? "id, " : "");
@@ -624,6 +624,31 @@ to_pg(const char *sql)
 		*o++ = *sql == '?' ? '$' : *sql;
 	*o = '\0';
 	return out;
+}
+
+char *
+sql_backfill_update(uint32_t changed)
+{
+	struct buf	 b = { 0 };
+	int		 f, n;
+
+	buf_puts(&b, "UPDATE backfill SET version = version + 1");
+	for (f = 1, n = 3; f < BF__MAX; f++) {
+		if (!sql_update_writes((enum bf_field)f))
+			continue;
+		if (changed & BF_BIT(f))
+			buf_printf(&b, ", %s = ?%d",
+			    bf_field_name((enum bf_field)f), n);
+		n++;
+	}
+	/* always: it follows the record's settings, and it is the last
+	 * parameter, so that every one the store binds exists */
+	buf_printf(&b, ", run_limit = ?%d WHERE id = ?2", n);
+	if (b.oom) {
+		buf_free(&b);
+		return NULL;
+	}
+	return b.data;
 }
 
 char *

@@ -808,9 +808,9 @@ enum err
 store_backfill_update(struct store *st, struct backfill *b, uint32_t changed)
 {
 	struct db_args	 a = { 0 };
-	int64_t		 version;
+	int64_t		 n;
 	enum err	 e;
-	int		 f, found;
+	int		 f;
 
 	db_arg_int(&a, changed);
 	db_arg_int(&a, b->v[BF_ID].i);
@@ -823,12 +823,13 @@ store_backfill_update(struct store *st, struct backfill *b, uint32_t changed)
 			db_arg_null(&a);
 	}
 	db_arg_int0(&a, bf_run_limit(b));
-	if ((e = one_int(st, S_BACKFILL_UPDATE, &a, &version, &found)) !=
-	    ERR_OK)
+	/* No RETURNING version (4 microseconds more in SQLite): the row
+	 * was read in this transaction, under its lock, at b->version. */
+	if ((e = exec(st, S_BACKFILL_UPDATE, &a, &n)) != ERR_OK)
 		return e;
-	if (!found)
+	if (n == 0)
 		return ERR_NOT_FOUND;
-	b->version = version;
+	b->version++;
 	return ERR_OK;
 }
 

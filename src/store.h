@@ -113,7 +113,8 @@ enum err store_pipeline_list(struct store *, store_pipeline_fn, void *);
 enum err store_backfill_get(struct store *, int64_t id, struct backfill *out);
 /* Inserts b (id 0 picks the next one) at version 1; sets b's id. */
 enum err store_backfill_insert(struct store *, struct backfill *b);
-/* Writes only the columns in changed, and bumps b's version. */
+/* Writes only the columns in changed, and bumps b's version: b must
+ * have been read in this write transaction (its row locked), at it. */
 enum err store_backfill_update(struct store *, struct backfill *b,
 	    uint32_t changed);
 enum err store_backfill_delete(struct store *, int64_t id);
