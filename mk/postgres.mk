@@ -23,7 +23,7 @@ pg-deps:
 # installed is only seen by a fresh read of mk/postgres.vars.
 pg-check: pg-deps
 	@$(MAKE) --no-print-directory all $(BUILD)/unit-runner
-	@FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) EXEC_BIN=$(EXEC_BIN) \
+	@FCGI_BIN=$(FCGI_BIN) CTL_BIN=$(CTL_BIN) EXEC_BIN=$(EXEC_BIN) SAN=$(SAN) \
 	    UNIT_RUNNER=$(BUILD)/unit-runner python3 tests/pg/check.py
 
 pg-bench: pg-deps
