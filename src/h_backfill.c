@@ -109,14 +109,14 @@ check_pipeline(struct ctx *c, const struct route_match *m)
 }
 
 /* Loads the backfill of the path, checking that it belongs to the
- * path's pipeline on nested routes. */
+ * path's pipeline on nested routes (then the pipeline exists: the
+ * backfill's row references it), in one statement. */
 static enum err
 load(struct ctx *c, const struct route_match *m, struct backfill *b)
 {
 	enum err	 e;
 
-	if ((e = check_pipeline(c, m)) != ERR_OK ||
-	    (e = store_backfill_get(c->store, m->id, b)) != ERR_OK)
+	if ((e = store_backfill_get(c->store, m->id, b)) != ERR_OK)
 		return e;
 	if (m->pipeline[0] != '\0' &&
 	    (b->v[BF_PIPELINE_UUID].null ||
@@ -178,13 +178,8 @@ h_backfill_list(struct ctx *c, const struct request *req,
 
 	if (page_query(req, resp, &limit, &offset) < 0)
 		return;
-	if (m->pipeline[0] != '\0') {
-		if ((e = check_pipeline(c, m)) != ERR_OK) {
-			resp_error(resp, e, NULL, NULL);
-			return;
-		}
+	if (m->pipeline[0] != '\0')
 		pipeline = m->pipeline;
-	}
 	rc = query_get(req->query, "pipeline_uuid", q, sizeof(q));
 	if (rc == 1 && q[0] != '\0') {
 		/* Both filters apply; a name that cannot exist matches none. */
@@ -196,9 +191,15 @@ h_backfill_list(struct ctx *c, const struct request *req,
 	} else if (rc == -1)
 		rc = -2;
 	buf_puts(&resp->body, "{\"backfills\": [");
-	if (rc != -2)
+	if (rc == -2 && m->pipeline[0] != '\0')
+		e = check_pipeline(c, m);
+	else if (rc != -2)
 		e = store_backfill_list(c->store, pipeline, limit, offset,
 		    &count, &next, list_row, &ls);
+	/* An unknown pipeline is 404 on its nested route; as a filter it
+	 * matches none. */
+	if (e == ERR_NOT_FOUND && m->pipeline[0] == '\0')
+		e = ERR_OK;
 	if (e == ERR_OK)
 		e = ls.e;
 	if (e != ERR_OK) {

@@ -99,9 +99,13 @@ static const struct {
 	B(S_BACKFILL_UPDATE, BUILT),
 	B(S_BACKFILL_DELETE, "DELETE FROM backfill WHERE id = ?1 "
 	    "RETURNING pipeline_uuid"),
-	B(S_BACKFILL_LIST, "SELECT " COLS " FROM backfill "
+	/* Each row of a page also carries the count of all (the kept
+	 * count, read once per statement): a page is one statement. */
+	B(S_BACKFILL_LIST, "SELECT " COLS ", (SELECT value FROM counter "
+	    "WHERE name = 'backfills') FROM backfill "
 	    "ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2"),
-	B(S_BACKFILL_LIST_PIPELINE, "SELECT " COLS " FROM backfill "
+	B(S_BACKFILL_LIST_PIPELINE, "SELECT " COLS ", (SELECT "
+	    "backfill_count FROM pipeline WHERE uuid = ?3) FROM backfill "
 	    "WHERE pipeline_uuid = ?3 "
 	    "ORDER BY created_at DESC, id DESC LIMIT ?1 OFFSET ?2"),
 	B(S_BACKFILL_COUNT,

@@ -874,17 +874,11 @@ store_backfill_list(struct store *st, const char *pipeline, int64_t limit,
 
 	*next_page = 0;
 	*count = 0;
-	if (pipeline != NULL) {
-		if ((e = store_pipeline_get(st, pipeline, &p)) == ERR_NOT_FOUND)
-			return ERR_OK;
-		if (e != ERR_OK)
-			return e;
-		pipeline_free(&p);
-		*count = p.backfill_count;
-	} else if ((e = deltas_flush(st)) != ERR_OK ||
-	    (e = one_int(st, S_BACKFILL_COUNT, NULL, count, NULL)) != ERR_OK)
+	if ((e = deltas_flush(st)) != ERR_OK)
 		return e;
-	/* One row more than the page tells whether another page follows. */
+	/* One row more than the page tells whether another page follows;
+	 * each row carries the count too (column BF__MAX + 1), so that
+	 * only an empty page asks for it on its own. */
 	db_arg_int(&a, limit + 1);
 	db_arg_int(&a, offset);
 	if (pipeline != NULL)
@@ -894,7 +888,9 @@ store_backfill_list(struct store *st, const char *pipeline, int64_t limit,
 		return e;
 	memset(&b, 0, sizeof(b));
 	while ((n = next(st, &r)) > 0) {
-		if (i++ == limit) {
+		if (i++ == 0)
+			*count = st->d->col_int(&r, BF__MAX + 1);
+		if (i > limit) {
 			*next_page = 1;
 			break;
 		}
@@ -905,7 +901,15 @@ store_backfill_list(struct store *st, const char *pipeline, int64_t limit,
 	if (n < 0)
 		e = r.e;
 	done(st, &r);
-	return e;
+	if (e != ERR_OK || i > 0)
+		return e;
+	if (pipeline == NULL)
+		return one_int(st, S_BACKFILL_COUNT, NULL, count, NULL);
+	if ((e = store_pipeline_get(st, pipeline, &p)) != ERR_OK)
+		return e;
+	*count = p.backfill_count;
+	pipeline_free(&p);
+	return ERR_OK;
 }
 
 /* -- credentials ------------------------------------------------------ */

@@ -122,7 +122,9 @@ enum err store_backfill_delete(struct store *, int64_t id);
 /* Lists backfills newest first (created_at, then id, descending),
  * optionally of one pipeline. fn sees each row (strings valid only
  * during the call; returns 0 to go on). *count is the kept number of
- * all matching rows; *next is set when rows follow this page. */
+ * all matching rows; *next is set when rows follow this page. One
+ * statement, two when the page is empty; ERR_NOT_FOUND when pipeline
+ * names none (a page with rows shows that it exists). */
 typedef int (*store_backfill_fn)(const struct backfill *, void *);
 enum err store_backfill_list(struct store *, const char *pipeline,
 	    int64_t limit, int64_t offset, int64_t *count, int *next,

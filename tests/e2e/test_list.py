@@ -55,6 +55,18 @@ class TestList(ServerTestCase):
         self.assertEqual(self.ids_of(body), sorted(self.ids, reverse=True))
         self.assertEqual(body["metadata"]["count"], 5)
 
+    def test_flat_filter_unknown_pipeline_is_empty(self):
+        # a filter naming no pipeline matches none (its nested route is
+        # 404: test_routes)
+        body = self.list("/api/backfills?pipeline_uuid=no_such_pipeline")
+        self.assertEqual(body["backfills"], [])
+        self.assertEqual(body["metadata"], {"count": 0, "next": False})
+
+    def test_nested_page_past_the_end_counts(self):
+        body = self.list("/api/pipelines/pg_list/backfills?_offset=5")
+        self.assertEqual(body["backfills"], [])
+        self.assertEqual(body["metadata"], {"count": 5, "next": False})
+
     def test_nested_and_query_filter_both_apply(self):
         body = self.list("/api/pipelines/pg_list/backfills"
                          "?pipeline_uuid=%s" % DEMO_PIPELINE)

@@ -759,10 +759,17 @@ START_TEST(list_pipeline_filter)
 	ck_assert_int_eq(count, 0);
 	ck_assert_int_eq(next, 0);
 
-	list("no_such", 40, 0, &ids, &count, &next);
+	/* past the end: no rows, the count all the same */
+	list("a", 40, 2, &ids, &count, &next);
 	ck_assert_int_eq(ids.n, 0);
-	ck_assert_int_eq(count, 0);
+	ck_assert_int_eq(count, 2);
 	ck_assert_int_eq(next, 0);
+
+	/* an unknown pipeline is told apart from an empty one */
+	memset(&ids, 0, sizeof(ids));
+	ck_assert_int_eq(store_backfill_list(st, "no_such", 40, 0, &count,
+	    &next, collect_id, &ids), ERR_NOT_FOUND);
+	ck_assert_int_eq(ids.n, 0);
 
 	list(NULL, 40, 0, &ids, &count, &next);
 	ck_assert_int_eq(ids.n, 3);
