@@ -198,10 +198,13 @@ query_flag(const char *query, const char *name)
 #define LIMIT_MAX	1000
 #define OFFSET_MAX	2147483647LL
 
-int
-etag_matches(const char *if_match, const char *etag)
+/* Whether the comma-separated list of entity tags names etag, or is
+ * "*"; weak: a W/ prefix is ignored (If-None-Match's weak comparison),
+ * else it makes the tag differ (If-Match's strong one). */
+static int
+etag_listed(const char *list, const char *etag, int weak)
 {
-	const char	*p = if_match, *end;
+	const char	*p = list, *end;
 	size_t		 elen = strlen(etag);
 
 	while (*p != '\0') {
@@ -214,6 +217,8 @@ etag_matches(const char *if_match, const char *etag)
 			end++;
 		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
 			end--;
+		if (weak && end - p >= 2 && p[0] == 'W' && p[1] == '/')
+			p += 2;
 		if ((end - p == 1 && *p == '*') ||
 		    ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0))
 			return 1;
@@ -225,31 +230,15 @@ etag_matches(const char *if_match, const char *etag)
 }
 
 int
+etag_matches(const char *if_match, const char *etag)
+{
+	return etag_listed(if_match, etag, 0);
+}
+
+int
 etag_none_match(const char *if_none_match, const char *etag)
 {
-	const char	*p = if_none_match, *end;
-	size_t		 elen = strlen(etag);
-
-	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		end = p;
-		while (*end != '\0' && *end != ',')
-			end++;
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
-		if (end - p >= 2 && p[0] == 'W' && p[1] == '/')
-			p += 2;		/* weak comparison */
-		if ((end - p == 1 && *p == '*') ||
-		    ((size_t)(end - p) == elen && memcmp(p, etag, elen) == 0))
-			return 1;
-		p = end;
-		while (*p != '\0' && *p != ',')
-			p++;
-	}
-	return 0;
+	return etag_listed(if_none_match, etag, 1);
 }
 
 int
