@@ -222,16 +222,22 @@ static const struct {
 	 * index. ?3 is the backfill (0 for all), ?4 the status or null,
 	 * ?5 1 for latest attempts only. Newest first, as Mage lists
 	 * them; the attempts of a date stay together. */
-	B(S_RUN_LIST, "SELECT " RUN_COLS " FROM pipeline_run "
-	    "WHERE CAST(?3 AS bigint) = 0 AND "
-	    "(CAST(?4 AS text) IS NULL OR status = ?4) AND "
-	    "(CAST(?5 AS bigint) = 0 OR latest = 1) "
-	    "ORDER BY execution_date DESC, id DESC LIMIT ?1 OFFSET ?2"),
-	B(S_RUN_LIST_BACKFILL, "SELECT " RUN_COLS " FROM pipeline_run "
-	    "WHERE backfill_id = ?3 AND "
-	    "(CAST(?4 AS text) IS NULL OR status = ?4) AND "
-	    "(CAST(?5 AS bigint) = 0 OR latest = 1) "
-	    "ORDER BY execution_date DESC, id DESC LIMIT ?1 OFFSET ?2"),
+	/* As the backfills' pages, each row carries the count of all that
+	 * match (evaluated once per statement, from the page's snapshot). */
+#define RUN_ALL		"WHERE CAST(?3 AS bigint) = 0 AND "		\
+	    "(CAST(?4 AS text) IS NULL OR status = ?4) AND "		\
+	    "(CAST(?5 AS bigint) = 0 OR latest = 1)"
+#define RUN_OF		"WHERE backfill_id = ?3 AND "			\
+	    "(CAST(?4 AS text) IS NULL OR status = ?4) AND "		\
+	    "(CAST(?5 AS bigint) = 0 OR latest = 1)"
+	B(S_RUN_LIST, "SELECT " RUN_COLS ", (SELECT count(*) FROM "
+	    "pipeline_run " RUN_ALL ") FROM pipeline_run " RUN_ALL
+	    " ORDER BY execution_date DESC, id DESC LIMIT ?1 OFFSET ?2"),
+	B(S_RUN_LIST_BACKFILL, "SELECT " RUN_COLS ", (SELECT count(*) FROM "
+	    "pipeline_run " RUN_OF ") FROM pipeline_run " RUN_OF
+	    " ORDER BY execution_date DESC, id DESC LIMIT ?1 OFFSET ?2"),
+#undef RUN_ALL
+#undef RUN_OF
 	B(S_RUN_COUNT, "SELECT count(*) FROM pipeline_run "
 	    "WHERE CAST(?1 AS bigint) = 0 AND "
 	    "(CAST(?2 AS text) IS NULL OR status = ?2) AND "

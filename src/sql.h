@@ -126,6 +126,7 @@ char	*sql_backfill_update(uint32_t changed);
 	"variables, started_at, completed_at, created_at, updated_at, "	\
 	"latest, metrics, attempt, not_before, lease_id, lease_owner, "	\
 	"lease_expires_at"
+#define SQL_RUN_NCOLS	17	/* a column after them is column 17 */
 
 /* A pipeline row. */
 #define SQL_PIPELINE_COLS	"uuid, variables, backfill_count, retry_config"

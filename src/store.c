@@ -1386,13 +1386,8 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	int		 n;
 
 	*next_page = 0;
-	db_arg_int(&a, bid);
-	db_arg_text(&a, sname);
-	db_arg_int(&a, latest_only != 0);
-	if ((e = one_int(st, bid ? S_RUN_COUNT_BACKFILL : S_RUN_COUNT, &a,
-	    count, NULL)) != ERR_OK)
-		return e;
-	memset(&a, 0, sizeof(a));
+	*count = 0;
+	/* As store_backfill_list: the page's rows carry the count. */
 	db_arg_int(&a, limit + 1);
 	db_arg_int(&a, offset);
 	db_arg_int(&a, bid);
@@ -1402,7 +1397,9 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	    ERR_OK)
 		return e;
 	while ((n = next(st, &r)) > 0) {
-		if (i++ == limit) {
+		if (i++ == 0)
+			*count = st->d->col_int(&r, SQL_RUN_NCOLS);
+		if (i > limit) {
 			*next_page = 1;
 			break;
 		}
@@ -1413,7 +1410,14 @@ store_run_list(struct store *st, int64_t bid, enum bf_status status,
 	if (n < 0)
 		e = r.e;
 	done(st, &r);
-	return e;
+	if (e != ERR_OK || i > 0)
+		return e;
+	memset(&a, 0, sizeof(a));
+	db_arg_int(&a, bid);
+	db_arg_text(&a, sname);
+	db_arg_int(&a, latest_only != 0);
+	return one_int(st, bid ? S_RUN_COUNT_BACKFILL : S_RUN_COUNT, &a, count,
+	    NULL);
 }
 
 /* -- idempotent requests ---------------------------------------------- */

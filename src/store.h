@@ -204,7 +204,8 @@ enum err store_run_counts_move(struct store *, int64_t backfill_id,
 	    enum bf_status from, enum bf_status to);
 /* Lists runs newest first (execution date, then id, descending);
  * backfill_id 0 for all, status ST_NULL for any, latest_only for each
- * date's latest attempt only. As store_backfill_list for the rest. */
+ * date's latest attempt only. fn, *count and *next as for
+ * store_backfill_list; one statement, two when the page is empty. */
 typedef int (*store_run_fn)(const struct run *, void *);
 enum err store_run_list(struct store *, int64_t backfill_id,
 	    enum bf_status status, int latest_only, int64_t limit,

@@ -479,6 +479,11 @@ class TestLifecycle(RunsCase):
                 break
             offset += 7
         self.assertEqual(got, list(reversed(runs)))
+        # past the end: no rows, the count all the same
+        r = self.req("GET", "/api/pipeline_runs?backfill_id=%d&_offset=31"
+                     % bid)
+        self.assertEqual(r.json["pipeline_runs"], [])
+        self.assertEqual(r.json["metadata"], {"count": 31, "next": False})
         # a filter by status
         self.run_to(runs[2]["id"], "running")
         r = self.req("GET", "/api/pipeline_runs?backfill_id=%d&status=running"
