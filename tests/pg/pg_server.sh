@@ -45,7 +45,9 @@ fi
 if [ "$(id -u)" -eq 0 ]; then
 	id postgres >/dev/null 2>&1 ||
 		die "no user postgres to run the server as (install postgresql)"
-	as_owner() { runuser -u postgres -- "$@"; }
+	# from /: the caller's folder may be closed to postgres (a clone
+	# in root's 0700 home), which its tools complain about
+	as_owner() { (cd / && runuser -u postgres -- "$@"); }
 else
 	as_owner() { "$@"; }
 fi
