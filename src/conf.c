@@ -67,54 +67,25 @@ parse_seconds(const char *v, int64_t lo, int64_t hi, int64_t *out)
 	return 0;
 }
 
+/* Binary multiples a byte count may carry: K and M, and G for sizes. */
+static const struct confval_unit bytes[] = {
+	{ "K", 1 << 10 }, { "k", 1 << 10 }, { "M", 1 << 20 }, { "m", 1 << 20 },
+	{ "G", 1 << 30 }, { "g", 1 << 30 }
+};
+
 /* Parses a whole decimal number in [lo, hi], with an optional K or M
  * (binary) suffix when units is set. Returns 0 or -1. */
 static int
 parse_num(const char *v, int64_t lo, int64_t hi, int units, int64_t *out)
 {
-	char		*end;
-	long long	 n;
-	int64_t		 mul = 1;
-
-	errno = 0;
-	if (*v < '0' || *v > '9')
-		return -1;
-	n = strtoll(v, &end, 10);
-	if (errno != 0)
-		return -1;
-	if (units && (*end == 'K' || *end == 'k')) {
-		mul = 1024;
-		end++;
-	} else if (units && (*end == 'M' || *end == 'm')) {
-		mul = 1024 * 1024;
-		end++;
-	}
-	if (*end != '\0' || n > hi / mul || n * mul < lo)
-		return -1;
-	*out = n * mul;
-	return 0;
+	return confval_scaled(v, bytes, units ? 4 : 0, 1, lo, hi, out);
 }
 
 /* A size in bytes with an optional K, M or G suffix; 0 allowed. */
 static int
 parse_size(const char *v, int64_t *out)
 {
-	size_t	 len = strlen(v);
-	char	 num[32];
-	int64_t	 mul = 1;
-
-	if (len == 0 || len >= sizeof(num))
-		return -1;
-	memcpy(num, v, len + 1);
-	if (num[len - 1] == 'G' || num[len - 1] == 'g') {
-		mul = 1LL << 30;
-		num[--len] = '\0';
-	}
-	if (parse_num(num, 0, 1LL << 40, 1, out) < 0 ||
-	    *out > (1LL << 40) / mul)
-		return -1;
-	*out *= mul;
-	return 0;
+	return confval_scaled(v, bytes, 6, 1, 0, 1LL << 40, out);
 }
 
 static int
@@ -236,7 +207,7 @@ on_key(void *user, const char *section, const char *key, const char *v)
 		if ((rc = parse_num(v, 1, 10000000, 0, &n)) == 0)
 			c->max_runs = n;
 	} else if (strcmp(key, "max_db_size") == 0) {
-		why = "must be bytes (K, M suffixes), 0 for no cap, up to 1 TiB";
+		why = "must be bytes (K, M or G suffixes), 0 for no cap, up to 1 TiB";
 		if ((rc = parse_size(v, &n)) == 0)
 			c->max_db_size = n;
 	} else if (strcmp(key, "require_authentication") == 0) {

@@ -30,29 +30,42 @@ confval_long_line(const char *path)
 }
 
 int
-confval_duration(const char *v, int ms_ok, int64_t lo_ms, int64_t hi_ms,
-    int64_t *ms)
+confval_scaled(const char *v, const struct confval_unit *units, size_t n,
+    int64_t dflt, int64_t lo, int64_t hi, int64_t *out)
 {
 	char		*end;
-	long long	 n;
-	int64_t		 mul = 1000;
+	long long	 num;
+	int64_t		 mul = dflt;
+	size_t		 i;
 
 	errno = 0;
 	if (*v < '0' || *v > '9')
 		return -1;
-	n = strtoll(v, &end, 10);
+	num = strtoll(v, &end, 10);
 	if (errno != 0)
 		return -1;
-	if (ms_ok && strcmp(end, "ms") == 0)
-		mul = 1, end += 2;
-	else if (*end == 's')
-		end++;
-	else if (*end == 'm')
-		mul = 60000, end++;
-	else if (*end == 'h')
-		mul = 3600000, end++;
-	if (*end != '\0' || n > hi_ms / mul || n * mul < lo_ms)
+	if (*end != '\0') {
+		for (i = 0; i < n && strcmp(end, units[i].suffix) != 0; i++)
+			;
+		if (i == n)
+			return -1;
+		mul = units[i].mul;
+	}
+	if (num > hi / mul || num * mul < lo)
 		return -1;
-	*ms = n * mul;
+	*out = num * mul;
 	return 0;
+}
+
+int
+confval_duration(const char *v, int ms_ok, int64_t lo_ms, int64_t hi_ms,
+    int64_t *ms)
+{
+	static const struct confval_unit units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }
+	};
+
+	/* without ms_ok the table starts after "ms" */
+	return confval_scaled(v, units + !ms_ok, 4 - !ms_ok, 1000, lo_ms,
+	    hi_ms, ms);
 }

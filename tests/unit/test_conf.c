@@ -144,6 +144,24 @@ START_TEST(value_forms)
 	ck_assert_uint_eq(c.max_body, 65536);
 	loads("max_body = 2k\n", &c);
 	ck_assert_uint_eq(c.max_body, 2048);
+	loads("max_answer = 1G\n", &c);
+	ck_assert_uint_eq(c.max_answer, 1u << 30);
+	loads("max_answer = 64k\n", &c);
+	ck_assert_uint_eq(c.max_answer, 64u << 10);
+	loads("max_db_size = 2g\n", &c);
+	ck_assert_int_eq(c.max_db_size, 2LL << 30);
+	loads("max_db_size = 1024G\n", &c);
+	ck_assert_int_eq(c.max_db_size, 1LL << 40);
+	loads("max_db_size = 0\n", &c);
+	ck_assert_int_eq(c.max_db_size, 0);
+	loads("run_lease = 90\n", &c);
+	ck_assert_int_eq(c.run_lease, 90);
+	loads("run_lease = 2m\n", &c);
+	ck_assert_int_eq(c.run_lease, 120);
+	loads("run_lease = 24h\n", &c);
+	ck_assert_int_eq(c.run_lease, 86400);
+	loads("request_deadline = 25s\n", &c);
+	ck_assert_int_eq(c.request_deadline, 25);
 	loads("busy_timeout = 0\n", &c);
 	ck_assert_int_eq(c.busy_timeout, 0);
 	loads("busy_timeout = 600000\n", &c);
@@ -263,6 +281,18 @@ START_TEST(bad_values_refused)
 		{ "max_body", "64KB" },
 		{ "max_body", "1.5K" },
 		{ "max_body", "99999999999999999999" },
+		{ "max_answer", "1025M" },
+		{ "max_answer", "63K" },
+		{ "max_db_size", "1025G" },
+		{ "max_db_size", "1KG" },
+		{ "max_db_size", "1T" },
+		{ "max_db_size", "-1" },
+		{ "run_lease", "4" },
+		{ "run_lease", "25h" },
+		{ "run_lease", "5000ms" },
+		{ "run_lease", "1d" },
+		{ "run_lease", "1m30s" },
+		{ "request_deadline", "61m" },
 		{ "busy_timeout", "-1" },
 		{ "busy_timeout", "600001" },
 		{ "busy_timeout", "5s" },
