@@ -205,6 +205,31 @@ policy_of(const struct lifecycle *lc, const struct run *r,
 	return ERR_OK;
 }
 
+/* Replaces run r, its date's latest attempt (ended, its kept count in
+ * r->status), with a new initial attempt of the same date that is not
+ * claimed before not_before (0: at once). *next is the new run. */
+static enum err
+new_attempt(const struct lifecycle *lc, const struct run *r,
+    int64_t now, int64_t not_before, struct run *next)
+{
+	enum err	 e;
+
+	memset(next, 0, sizeof(*next));
+	next->backfill_id = r->backfill_id;
+	memcpy(next->pipeline_uuid, r->pipeline_uuid,
+	    sizeof(next->pipeline_uuid));
+	next->execution_date = r->execution_date;
+	next->variables = r->variables;
+	next->created_at = now;
+	next->attempt = (r->attempt > 0 ? r->attempt : 1) + 1;
+	next->not_before = not_before;
+	if ((e = store_run_retire(lc->st, r->id)) != ERR_OK ||
+	    (e = store_run_insert(lc->st, next)) != ERR_OK)
+		return e;
+	return store_run_counts_move(lc->st, r->backfill_id, r->status,
+	    ST_INITIAL);
+}
+
 /* After run r (its date's latest attempt) failed: when its policy has a
  * retry left, a new attempt of the same date, held back by the policy's
  * delay, replaces it as the date's latest. */
@@ -213,24 +238,13 @@ retry(const struct lifecycle *lc, const struct run *r, int64_t now)
 {
 	struct retry_policy p;
 	struct run	 next;
+	int64_t		 attempt = r->attempt > 0 ? r->attempt : 1;
 	enum err	 e;
 
-	if ((e = policy_of(lc, r, &p)) != ERR_OK ||
-	    (r->attempt > 0 ? r->attempt : 1) > p.retries)
+	if ((e = policy_of(lc, r, &p)) != ERR_OK || attempt > p.retries)
 		return e;
-	memset(&next, 0, sizeof(next));
-	next.backfill_id = r->backfill_id;
-	memcpy(next.pipeline_uuid, r->pipeline_uuid, sizeof(next.pipeline_uuid));
-	next.execution_date = r->execution_date;
-	next.variables = r->variables;
-	next.created_at = now;
-	next.attempt = (r->attempt > 0 ? r->attempt : 1) + 1;
-	next.not_before = now + run_retry_delay(&p, next.attempt - 1) * US;
-	if ((e = store_run_retire(lc->st, r->id)) != ERR_OK ||
-	    (e = store_run_insert(lc->st, &next)) != ERR_OK)
-		return e;
-	return store_run_counts_move(lc->st, r->backfill_id, ST_FAILED,
-	    ST_INITIAL);
+	return new_attempt(lc, r, now,
+	    now + run_retry_delay(&p, attempt) * US, &next);
 }
 
 /* Writes run r, moved from old: its kept counts, a retry when it
@@ -316,18 +330,7 @@ lifecycle_retry_date(const struct lifecycle *lc, int64_t bid, int64_t date,
 		if ((e = store_run_update(lc->st, out, old)) != ERR_OK)
 			goto done;
 	}
-	memset(&next, 0, sizeof(next));
-	next.backfill_id = bid;
-	memcpy(next.pipeline_uuid, out->pipeline_uuid,
-	    sizeof(next.pipeline_uuid));
-	next.execution_date = date;
-	next.variables = out->variables;
-	next.created_at = now;
-	next.attempt = (out->attempt > 0 ? out->attempt : 1) + 1;
-	if ((e = store_run_retire(lc->st, out->id)) != ERR_OK ||
-	    (e = store_run_insert(lc->st, &next)) != ERR_OK ||
-	    (e = store_run_counts_move(lc->st, bid, out->status,
-	    ST_INITIAL)) != ERR_OK)
+	if ((e = new_attempt(lc, out, now, 0, &next)) != ERR_OK)
 		goto done;
 	/* a backfill that had ended runs again, as after a retry */
 	status = b.v[BF_STATUS].null ? ST_NULL :
