@@ -649,7 +649,6 @@ sq_idle(struct db *st)
 		(void)fail(st, rc, "checkpoint");
 }
 
-/* Binds args to statement k, reset and unbound first. */
 /* The update that writes only the fields of mask (sql_backfill_update),
  * prepared once per mask; the generic one when it cannot be made. */
 static sqlite3_stmt *
@@ -678,6 +677,8 @@ update_for(struct db *st, uint32_t mask)
 	return s;
 }
 
+/* Binds args to statement k, reset and unbound first (S_BACKFILL_UPDATE:
+ * the one for its mask of changed fields, update_for). */
 static sqlite3_stmt *
 bind(struct db *st, enum stmt k, const struct db_args *a)
 {
